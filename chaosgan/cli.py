@@ -172,7 +172,167 @@ def add_info(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_info)
 
 
-SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_simulate, add_info]
+def cmd_lyapunov_spectrum(args: argparse.Namespace) -> int:
+    from chaosgan.lyapunov.spectrum import lyapunov_spectrum
+    from chaosgan.systems import get_system
+
+    system = get_system(args.system)
+    params = system.resolve_params(parse_params(args.param))
+    spec = lyapunov_spectrum(
+        system,
+        params,
+        n_trajectories=args.n,
+        t_average=args.time,
+        h=args.step,
+        seed=args.seed,
+        progress=show_progress(),
+    )
+    trace = system.trace(params) if system.trace else None
+    result = {
+        "system": system.name,
+        "params": params,
+        "units": "1/time",
+        "exponents": [float(v) for v in spec.exponents],
+        "stderr": [float(v) for v in spec.stderr],
+        "sum": float(spec.exponents.sum()),
+        "trace": trace,
+        "kaplan_yorke_dimension": spec.kaplan_yorke_dimension,
+        "n_trajectories": args.n,
+        "t_average": args.time,
+        "step": args.step,
+    }
+    if args.json:
+        print_json(result)
+        return 0
+    print(
+        f"{system.name} {params}: Lyapunov spectrum (1/time), {args.n} trajectories x "
+        f"{args.time:g} time units, RK4 step {args.step:g}"
+    )
+    for i, (v, e) in enumerate(zip(spec.exponents, spec.stderr, strict=True)):
+        print(f"  lambda_{i + 1} = {v:+.4f} +- {e:.4f}")
+    line = f"  sum = {result['sum']:.4f}"
+    if trace is not None:
+        line += f" (trace of the Jacobian: {trace:.4f})"
+    print(line)
+    print(f"  Kaplan-Yorke dimension = {spec.kaplan_yorke_dimension:.4f}")
+    return 0
+
+
+def cmd_lyapunov_estimate(args: argparse.Namespace) -> int:
+    from chaosgan.dataset import load
+    from chaosgan.lyapunov.data import estimate_dataset
+
+    ds = load(args.data)
+    est = estimate_dataset(
+        ds, args.method, backend=args.backend, n_jobs=args.jobs, progress=show_progress()
+    )
+    result = est.to_dict()
+    if args.json:
+        print_json(result)
+        return 0
+    print(f"{args.data}: {args.method} largest exponent per coordinate (1/time), dt={ds.dt:g}")
+    print(f"  {'coord':6s} {'median':>8s} {'mean':>8s} {'95% CI of median':>20s} {'n':>6s}")
+    for name, c in est.coordinates.items():
+        ci = f"[{c.ci95[0]:.3f}, {c.ci95[1]:.3f}]"
+        print(f"  {name:6s} {c.median:8.4f} {c.mean:8.4f} {ci:>20s} {c.n:6d}")
+    return 0
+
+
+def cmd_lyapunov_report(args: argparse.Namespace) -> int:
+    from chaosgan.dataset import load
+    from chaosgan.lyapunov.report import write_report
+
+    real, generated = load(args.real), load(args.generated)
+    result = write_report(
+        real, generated, args.out, args.real, args.generated, args.method, args.backend, args.force
+    )
+    if args.json:
+        print_json(result)
+        return 0
+    print(f"wrote {args.out}/report.md, report.json and {len(result['figures'])} figures")
+    for name, c in result["coordinates"].items():
+        q = c["ratio"]
+        print(
+            f"  {name}: real {c['real']['median']:.4f}, generated {c['generated']['median']:.4f}"
+            f", ratio {q['value']:.3f} [{q['ci95'][0]:.3f}, {q['ci95'][1]:.3f}]"
+        )
+    if "reference_exponent" in result:
+        print(f"  from the equations: {result['reference_exponent']:.4f}")
+    return 0
+
+
+def add_lyapunov(sub: argparse._SubParsersAction) -> None:
+    from chaosgan.lyapunov.data import BACKENDS, METHODS
+    from chaosgan.systems import SYSTEMS
+
+    p = sub.add_parser(
+        "lyapunov",
+        help="Lyapunov exponents: from equations, from data, and real-vs-generated reports",
+        description="Lyapunov exponents, always in 1/time units.",
+    )
+    lsub = p.add_subparsers(dest="lyapunov_command", metavar="ACTION")
+    lsub.required = True
+
+    s = lsub.add_parser(
+        "spectrum",
+        help="full spectrum of a catalogue system by the QR method",
+        description=(
+            "Full Lyapunov spectrum from the equations (Benettin/Shimada-Nagashima QR method), "
+            "averaged over random initial conditions, with the standard error across them."
+        ),
+    )
+    s.add_argument("--system", default="lorenz63", help=f"one of {', '.join(SYSTEMS)}")
+    s.add_argument("--param", action="append", metavar="NAME=VALUE", help="override a parameter")
+    s.add_argument("--n", type=int, default=32, help="initial conditions (default 32)")
+    s.add_argument("--time", type=float, default=400.0, help="time units each (default 400)")
+    s.add_argument("--step", type=float, default=0.01, help="RK4 step, time units (0.01)")
+    s.add_argument("--seed", type=int, default=0, help="seed of the initial conditions")
+    s.add_argument("--json", action="store_true", help="print JSON")
+    s.set_defaults(handler=cmd_lyapunov_spectrum)
+
+    e = lsub.add_parser(
+        "estimate",
+        help="per-coordinate largest exponent of every series in a dataset",
+        description=(
+            "Largest exponent of each series and coordinate with fixed, calibrated estimator "
+            "parameters (see chaosgan.lyapunov.data); median, mean and bootstrap 95%% CI."
+        ),
+    )
+    e.add_argument("data", help="dataset .npz")
+    e.add_argument("--method", default="rosenstein", choices=METHODS)
+    e.add_argument(
+        "--backend",
+        default="auto",
+        choices=BACKENDS,
+        help="fast (batched torch), nolds (reference), auto (default)",
+    )
+    e.add_argument("--jobs", type=int, default=None, help="processes for nolds (default: cores)")
+    e.add_argument("--json", action="store_true", help="print JSON")
+    e.set_defaults(handler=cmd_lyapunov_estimate)
+
+    r = lsub.add_parser(
+        "report",
+        help="side-by-side report of a real and a generated dataset",
+        description=(
+            "Compare two datasets with the same estimator: medians, CIs and generated/real "
+            "ratios per coordinate, the equation-based reference, and figures."
+        ),
+    )
+    r.add_argument("--real", required=True, help="real dataset .npz")
+    r.add_argument("--generated", required=True, help="generated (or second real) dataset .npz")
+    r.add_argument("--out", required=True, help="report folder")
+    r.add_argument("--method", default="rosenstein", choices=METHODS)
+    r.add_argument("--backend", default="auto", choices=BACKENDS)
+    r.add_argument("--force", action="store_true", help="overwrite an existing report")
+    r.add_argument("--json", action="store_true", help="print report.json to stdout too")
+    r.set_defaults(handler=cmd_lyapunov_report)
+
+
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    add_simulate,
+    add_info,
+    add_lyapunov,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

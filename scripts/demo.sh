@@ -6,9 +6,16 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 out=results/demo
 mkdir -p "$out"
-.venv/bin/chaosgan simulate --system lorenz63 --n 200 --steps 1024 --dt 0.1 --seed 0 \
+cg=.venv/bin/chaosgan
+$cg simulate --system lorenz63 --n 200 --steps 1024 --dt 0.1 --seed 0 \
     --out "$out/lorenz.npz" --plots "$out/plots" --force
+$cg lyapunov spectrum --system lorenz63 --n 16 --time 200
+# a second, independent real dataset: the report of real vs real is the noise floor
+$cg simulate --system lorenz63 --n 200 --steps 1024 --dt 0.1 --seed 1 --out "$out/lorenz_seed1.npz" --force
+$cg lyapunov report --real "$out/lorenz.npz" --generated "$out/lorenz_seed1.npz" \
+    --out "$out/report_real_vs_real" --force
 echo
 echo "results in $out/:"
 echo "  dataset      $out/lorenz.npz      (chaosgan info $out/lorenz.npz)"
 echo "  previews     $out/plots/          (attractor.png, time_series.png, images.png)"
+echo "  report       $out/report_real_vs_real/report.md   (real vs an independent real dataset)"

@@ -1,0 +1,1 @@
+"""Lyapunov exponents: from the equations (QR method) and from data (Rosenstein, Eckmann)."""

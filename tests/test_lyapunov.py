@@ -1,0 +1,145 @@
+"""Lyapunov exponents: QR spectrum from equations, estimators from data, fast path vs nolds."""
+
+import json
+
+import numpy as np
+import pytest
+
+from chaosgan import simulate
+from chaosgan.cli import main
+from chaosgan.lyapunov.data import (
+    RosensteinParams,
+    bootstrap_median_ci,
+    estimate_dataset,
+    estimate_series,
+)
+from chaosgan.lyapunov.rosenstein import rosenstein_batch
+from chaosgan.lyapunov.spectrum import kaplan_yorke_dimension, lyapunov_spectrum
+from chaosgan.nolds_compat import nolds_measures
+
+LORENZ_TRUE = (0.9056, 0.0, -14.5723)
+
+
+@pytest.fixture(scope="module")
+def lorenz_spectrum():
+    return lyapunov_spectrum("lorenz63", n_trajectories=32, t_average=400.0, seed=0)
+
+
+def test_lorenz_spectrum_matches_literature(lorenz_spectrum):
+    lam = lorenz_spectrum.exponents
+    assert lam[0] == pytest.approx(LORENZ_TRUE[0], rel=0.005)
+    assert abs(lam[1]) < 0.01
+    assert lam[2] == pytest.approx(LORENZ_TRUE[2], rel=0.005)
+    assert lam.sum() == pytest.approx(-(10 + 1 + 8 / 3), abs=1e-3)
+    assert np.all(lorenz_spectrum.stderr > 0) and np.all(lorenz_spectrum.stderr < 0.01)
+
+
+def test_rossler_largest_exponent_within_5_percent():
+    spec = lyapunov_spectrum("rossler", n_trajectories=32, t_average=1500.0, h=0.05, seed=1)
+    assert spec.exponents[0] == pytest.approx(0.0714, rel=0.05)
+
+
+def test_parameter_sets_batch_in_one_run():
+    """rho = 10 has stable fixed points (negative exponent); rho = 28 is chaotic."""
+    rho = np.array([10.0] * 4 + [28.0] * 4)
+    spec = lyapunov_spectrum("lorenz63", {"rho": rho}, n_trajectories=8, t_average=100.0)
+    assert np.all(spec.per_trajectory[:4, 0] < -0.1)
+    assert np.all(np.abs(spec.per_trajectory[4:, 0] - 0.9056) < 0.1)
+
+
+def test_kaplan_yorke_dimension():
+    assert kaplan_yorke_dimension(np.array(LORENZ_TRUE)) == pytest.approx(2 + 0.9056 / 14.5723)
+    assert kaplan_yorke_dimension(np.array([-1.0, -2.0])) == 0.0
+
+
+@pytest.mark.parametrize("dt", [0.01, 0.1])
+def test_fast_path_reproduces_nolds_to_1e6(dt):
+    series = simulate("lorenz63", n=4, dt=dt, seed=7).trajectories
+    nm = nolds_measures()
+    for kwargs in (
+        RosensteinParams().in_samples(dt),
+        {"emb_dim": 3, "lag": 1, "min_tsep": 5, "trajectory_len": 12, "fit_offset": 0},
+    ):
+        for c in range(3):
+            fast = rosenstein_batch(series[:, :, c], tau=dt, **kwargs)
+            ref = [nm.lyap_r(s, tau=dt, fit="poly", **kwargs) for s in series[:, :, c]]
+            np.testing.assert_allclose(fast, ref, rtol=0, atol=1e-6)
+
+
+def test_fast_path_handles_ties_and_zero_distances_like_nolds():
+    """Integer-valued series: exact ties between neighbours and exact zero distances (which nolds
+    skips in the mean). Small integers make every distance exact in float64, so the two must
+    choose the same neighbours."""
+    rng = np.random.default_rng(0)
+    periodic = np.tile([0.0, 1, 3, 2, 5, 4, 1, 0, 2, 6], 60)
+    noisy = np.round(10 * np.sin(np.arange(600) * 0.37) + rng.integers(-1, 2, 600))
+    series = np.stack([periodic, noisy])
+    kwargs = {"emb_dim": 3, "lag": 2, "min_tsep": 10, "trajectory_len": 10, "fit_offset": 0}
+    ref = [nolds_measures().lyap_r(s, fit="poly", **kwargs) for s in series]
+    np.testing.assert_allclose(rosenstein_batch(series, **kwargs), ref, atol=1e-6)
+
+
+@pytest.mark.parametrize("dt", [0.01, 0.1])
+def test_median_rosenstein_within_10_percent_on_200_lorenz_series(dt):
+    ds = simulate("lorenz63", n=200, dt=dt, seed=0)
+    est = estimate_dataset(ds, "rosenstein", backend="fast")
+    for name, c in est.coordinates.items():
+        assert c.median == pytest.approx(0.9056, rel=0.10), name
+        assert c.ci95[0] <= c.median <= c.ci95[1]
+
+
+def test_estimates_are_identical_on_rerun(lorenz_small):
+    a = estimate_dataset(lorenz_small, backend="fast").to_dict()
+    b = estimate_dataset(lorenz_small, backend="nolds", n_jobs=2).to_dict()
+    c = estimate_dataset(lorenz_small, backend="fast").to_dict()
+    assert a == c
+    for name in a["coordinates"]:
+        assert a["coordinates"][name]["median"] == pytest.approx(
+            b["coordinates"][name]["median"], abs=1e-6
+        )
+
+
+def test_eckmann_has_the_right_sign(lorenz_small):
+    values = estimate_series(lorenz_small.trajectories[:6, :, 0], 0.1, "eckmann", n_jobs=1)
+    assert np.all(values > 0)
+
+
+def test_bootstrap_ci_is_seeded_and_covers_the_median():
+    values = np.random.default_rng(0).normal(1.0, 0.2, 300)
+    assert bootstrap_median_ci(values, seed=3) == bootstrap_median_ci(values, seed=3)
+    lo, hi = bootstrap_median_ci(values)
+    assert lo < np.median(values) < hi and hi - lo < 0.1
+
+
+def run_json(capsys, *argv):
+    assert main([*argv, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_cli_spectrum_and_estimate_json(capsys, lorenz_small_path):
+    spec = run_json(capsys, "lyapunov", "spectrum", "--n", "4", "--time", "50")
+    assert {"system", "params", "exponents", "stderr", "kaplan_yorke_dimension"} <= set(spec)
+    assert len(spec["exponents"]) == 3 and spec["exponents"][0] > 0.5
+    est = run_json(capsys, "lyapunov", "estimate", str(lorenz_small_path), "--backend", "fast")
+    assert est["method"] == "rosenstein" and est["dt"] == 0.1
+    for c in est["coordinates"].values():
+        assert {"median", "mean", "ci95", "n"} <= set(c) and c["n"] == 40
+
+
+def test_report_of_two_real_datasets_has_ratio_ci_containing_one(capsys, tmp_path):
+    a, b = tmp_path / "a.npz", tmp_path / "b.npz"
+    simulate("lorenz63", n=100, dt=0.1, seed=1).save(a)
+    simulate("lorenz63", n=100, dt=0.1, seed=2).save(b)
+    out = tmp_path / "report"
+    argv = ["lyapunov", "report", "--real", str(a), "--generated", str(b), "--out", str(out)]
+    assert main(argv) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["reference_exponent"] == pytest.approx(0.9056)
+    for c in report["coordinates"].values():
+        assert c["ratio"]["ci95"][0] <= 1.0 <= c["ratio"]["ci95"][1]
+        assert {"median", "ci95"} <= set(c["real"]) and {"median", "ci95"} <= set(c["generated"])
+    assert (out / "report.md").read_text().startswith("# Lyapunov report")
+    assert all((out / f).exists() for f in report["figures"])
+    capsys.readouterr()
+    assert main(argv) == 2
+    assert "--force" in capsys.readouterr().err
