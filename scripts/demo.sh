@@ -10,6 +10,7 @@ cg=.venv/bin/chaosgan
 $cg simulate --system lorenz63 --n 200 --steps 1024 --dt 0.1 --seed 0 \
     --out "$out/lorenz.npz" --plots "$out/plots" --force
 $cg lyapunov spectrum --system lorenz63 --n 16 --time 200
+$cg identify "$out/lorenz.npz" --max-series 16
 # a second, independent real dataset: the report of real vs real is the noise floor
 $cg simulate --system lorenz63 --n 200 --steps 1024 --dt 0.1 --seed 1 --out "$out/lorenz_seed1.npz" --force
 $cg lyapunov report --real "$out/lorenz.npz" --generated "$out/lorenz_seed1.npz" \

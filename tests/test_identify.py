@@ -1,0 +1,151 @@
+"""Equation identification: library, estimators, Galerkin constraints, Jaya, and the study's bar."""
+
+import json
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.preprocessing import PolynomialFeatures
+from sklearn.utils.estimator_checks import check_estimator
+
+from chaosgan import simulate
+from chaosgan.cli import main
+from chaosgan.errors import ChaosganError
+from chaosgan.identify import (
+    STLSQ,
+    GalerkinRegressor,
+    JayaPowell,
+    LassoRegressor,
+    PolynomialLibrary,
+    RidgeRegressor,
+    fit_coefficients,
+    identify,
+)
+from chaosgan.identify.fit import true_coefficients
+from chaosgan.identify.regressors import energy_constraints
+from chaosgan.systems import get_system
+
+LIB = PolynomialLibrary(3, 2)
+
+
+def test_library_matches_sklearn_and_its_jacobian_matches_finite_differences():
+    x = np.random.default_rng(0).normal(size=(3, 7))
+    np.testing.assert_allclose(LIB.theta(x.T), PolynomialFeatures(2).fit_transform(x.T))
+    jac, eps = LIB.theta_jacobian_cm(x), 1e-6
+    for d in range(3):
+        step = np.zeros_like(x)
+        step[d] = eps
+        fd = (LIB.theta_cm(x + step) - LIB.theta_cm(x - step)) / (2 * eps)
+        np.testing.assert_allclose(jac[:, d], fd, atol=1e-7)
+
+
+def test_equations_read_like_the_study():
+    coef = true_coefficients(get_system("lorenz63"), get_system("lorenz63").defaults, LIB)
+    assert LIB.equations(coef) == [
+        "x' = -10.000 x + 10.000 y",
+        "y' = 28.000 x - 1.000 y - 1.000 x z",
+        "z' = -2.667 z + 1.000 x y",
+    ]
+
+
+@pytest.mark.parametrize("est", [LassoRegressor(), RidgeRegressor(), STLSQ(), GalerkinRegressor()])
+def test_estimators_follow_sklearn_conventions(est):
+    check_estimator(est)
+    assert clone(est).get_params() == est.get_params()
+
+
+@pytest.mark.parametrize("est", [LassoRegressor(), RidgeRegressor(), STLSQ(), GalerkinRegressor()])
+def test_sparse_regressors_recover_a_sparse_linear_model(est):
+    rng = np.random.default_rng(1)
+    g = rng.normal(size=(300, 10))
+    true = np.zeros((3, 10))
+    true[0, [1, 2]] = [-3.0, 2.0]
+    true[1, 5] = 1.5
+    true[2, [0, 9]] = [0.7, -1.2]
+    fitted = est.fit(g, g @ true.T).coef_
+    np.testing.assert_allclose(fitted, true, atol=1e-8)
+
+
+def test_galerkin_solution_satisfies_the_energy_constraint_where_least_squares_does_not():
+    ds = simulate("lorenz63", n=4, dt=0.01, seed=2)
+    rng = np.random.default_rng(0)
+    noisy = ds.trajectories + rng.normal(size=ds.trajectories.shape) * 0.5
+    C = energy_constraints(LIB)
+    constrained, _ = fit_coefficients(noisy, 0.01, GalerkinRegressor(LIB, threshold=0), LIB)
+    free, _ = fit_coefficients(noisy, 0.01, GalerkinRegressor(None, threshold=0), LIB)
+    assert np.abs(C @ constrained.ravel()).max() < 1e-8
+    assert np.abs(C @ free.ravel()).max() > 1e-4
+
+
+def test_jaya_is_reproducible_with_a_seed_and_differs_between_seeds():
+    x = simulate("lorenz63", n=3, steps=200, dt=0.01, seed=4).trajectories
+    kwargs = {
+        "dt": 0.01,
+        "iterations": 10,
+        "population": 8,
+        "n_starts": 50,
+        "warm_start": False,
+        "powell_maxfev": 200,
+    }
+    a = JayaPowell(seed=1, **kwargs).fit(x).coef_
+    b = JayaPowell(seed=1, **kwargs).fit(x).coef_
+    c = JayaPowell(seed=2, **kwargs).fit(x).coef_
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def test_jaya_cold_start_finds_lorenz_at_dt_001():
+    """No warm start: Jaya alone finds the basin, Powell polishes (search box [-50, 50])."""
+    x = simulate("lorenz63", n=4, steps=300, dt=0.01, seed=5).trajectories
+    est = JayaPowell(dt=0.01, warm_start=False, n_starts=200, seed=0).fit(x)
+    truth = true_coefficients(get_system("lorenz63"), get_system("lorenz63").defaults, LIB)
+    assert np.sqrt(np.mean((est.coef_ - truth) ** 2)) < 1e-3
+
+
+@pytest.mark.parametrize(
+    ("dt", "limits"),
+    [
+        (
+            0.01,
+            {"lasso": 1e-3, "ridge": 1e-3, "galerkin": 1e-3, "stlsq": 1e-3, "jaya-powell": 1e-3},
+        ),
+        (0.1, {"lasso": 5e-3, "ridge": 5e-3, "galerkin": 5e-3, "stlsq": 5e-3, "jaya-powell": 1e-4}),
+    ],
+)
+def test_identification_beats_the_study_by_orders_of_magnitude(dt, limits):
+    result = identify(simulate("lorenz63", n=16, dt=dt, seed=0))
+    lyap = []
+    for method, limit in limits.items():
+        r = result["methods"][method]
+        assert r["rmse"] <= limit, (method, r["rmse"])
+        assert r["bounded"], method
+        lyap.append(r["lyapunov"])
+        if dt == 0.01:
+            assert r["lyapunov"] == pytest.approx(0.9056, rel=0.01), method
+    best = min(result["methods"].values(), key=lambda r: r["rmse"])
+    assert best["lyapunov"] == pytest.approx(0.9056, rel=0.01)
+
+
+def test_bad_data_gets_clear_errors(lorenz_small):
+    few = lorenz_small.trajectories[:, :20]
+    nan = lorenz_small.trajectories.copy()
+    nan[0, 3, 0] = np.nan
+    const = lorenz_small.trajectories.copy()
+    const[..., 1] = 1.0
+    for data, message in [(few, "at least 64 samples"), (nan, "NaN"), (const, "constant")]:
+        ds = type(lorenz_small)(trajectories=data, meta=lorenz_small.meta)
+        with pytest.raises(ChaosganError, match=message):
+            identify(ds, methods=["stlsq"])
+    with pytest.raises(ChaosganError, match="unknown method 'sindy'"):
+        identify(lorenz_small, methods=["sindy"])
+
+
+def test_cli_identify_json_and_errors(capsys, lorenz_small_path):
+    argv = ["identify", str(lorenz_small_path), "--methods", "stlsq,ridge", "--max-series", "4"]
+    assert main([*argv, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    for r in out["methods"].values():
+        assert {"params", "rmse", "lyapunov", "bounded", "equations"} <= set(r)
+        assert set(r["params"]) == {"sigma", "rho", "beta"}
+    assert main(["identify", str(lorenz_small_path), "--methods", "magic"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: unknown method 'magic'") and err.count("\n") == 1
