@@ -410,11 +410,137 @@ def add_identify(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_identify)
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from chaosgan.dataset import load
+    from chaosgan.gan.config import load_config
+    from chaosgan.gan.train import train
+
+    overrides = {
+        k: getattr(args, k)
+        for k in ("epochs", "seed", "batch_size", "loss")
+        if getattr(args, k) is not None
+    }
+    for flag in ("bf16", "compile"):
+        if getattr(args, flag):
+            overrides[flag] = True
+    config = load_config(args.preset, args.config, overrides)
+    data = load(args.data)
+    start = time.perf_counter()
+    run = train(
+        data,
+        args.out,
+        config,
+        device=args.device,
+        resume=args.resume,
+        force=args.force,
+        progress=show_progress(),
+        epochs=args.epochs if args.resume else None,
+    )
+    summary = {
+        "out": str(args.out),
+        "epochs": run.epoch,
+        "steps": run.step,
+        "d_loss": run.history["d_loss"][-1] if run.history["d_loss"] else None,
+        "g_loss": run.history["g_loss"][-1] if run.history["g_loss"] else None,
+        "seconds": round(time.perf_counter() - start, 2),
+        "config": run.config.to_dict(),
+    }
+    if args.json:
+        print_json(summary)
+    else:
+        print(
+            f"trained {run.epoch} epochs ({run.step} steps) in {summary['seconds']} s; "
+            f"run folder {args.out} (checkpoints/last.pt, samples/, loss_curves.png)"
+        )
+    return 0
+
+
+def add_train(sub: argparse._SubParsersAction) -> None:
+    from chaosgan.gan.config import PRESETS
+
+    p = sub.add_parser(
+        "train",
+        help="train the spectral-normalised DCGAN on a dataset's images",
+        description=(
+            "Train the SN-DCGAN on the 32x32 images of a dataset. Configuration: defaults, then "
+            "--preset, then --config FILE.toml (only what differs; unknown keys are errors), then "
+            "flags. Checkpoints every epoch (atomic); --resume continues exactly. Multi-GPU: "
+            "torchrun --nproc_per_node=K -m chaosgan.cli train ..."
+        ),
+    )
+    p.add_argument("data", help="dataset .npz (with images)")
+    p.add_argument("--out", required=True, help="run folder, e.g. runs/NAME")
+    p.add_argument(
+        "--preset",
+        default="default",
+        choices=list(PRESETS),
+        help="study: all the study's tricks on",
+    )
+    p.add_argument("--config", default=None, help="TOML file of config overrides")
+    p.add_argument("--epochs", type=int, default=None, help="total epochs (also when resuming)")
+    p.add_argument("--seed", type=int, default=None, help="seed (default 0)")
+    p.add_argument("--batch-size", type=int, default=None, help="images per step (default 64)")
+    p.add_argument("--loss", default=None, choices=["bce", "hinge"], help="GAN loss (default bce)")
+    p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
+    p.add_argument("--bf16", action="store_true", help="bfloat16 autocast on CUDA")
+    p.add_argument("--compile", action="store_true", help="torch.compile the models on CUDA")
+    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    p.add_argument("--force", action="store_true", help="start afresh over an existing run")
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+    p.set_defaults(handler=cmd_train)
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from chaosgan.atomic import check_writable
+    from chaosgan.gan.sample import sample
+
+    check_writable(args.out, args.force)
+    ds = sample(args.run, n=args.n, seed=args.seed, device=args.device)
+    ds.save(args.out, force=args.force)
+    summary = {
+        "out": str(args.out),
+        "n": ds.n_series,
+        "seed": args.seed,
+        "dt": ds.dt,
+        "system": ds.meta["system"],
+        "source_epoch": ds.meta["source_epoch"],
+    }
+    if args.json:
+        print_json(summary)
+    else:
+        print(
+            f"wrote {args.out}: {ds.n_series} generated series (epoch {summary['source_epoch']}"
+            f" of {args.run}, seed {args.seed}), dt={ds.dt:g}"
+        )
+    return 0
+
+
+def add_sample(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "sample",
+        help="sample a trained generator into a dataset (kind = generated)",
+        description=(
+            "Generate images with the EMA generator of a run, decode them to trajectories in "
+            "physical units, and write the dataset format, ready for chaosgan lyapunov report."
+        ),
+    )
+    p.add_argument("run", help="run folder (or checkpoint file)")
+    p.add_argument("--n", type=int, default=1000, help="series to generate (default 1000)")
+    p.add_argument("--out", required=True, help="output .npz")
+    p.add_argument("--seed", type=int, default=0, help="seed of the latents")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output")
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+    p.set_defaults(handler=cmd_sample)
+
+
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     add_simulate,
     add_info,
     add_lyapunov,
     add_identify,
+    add_train,
+    add_sample,
 ]
 
 

@@ -1,0 +1,1 @@
+"""The spectral-normalised DCGAN: configuration, layers, models, losses, training, sampling."""

@@ -1,0 +1,165 @@
+"""Training configuration: one dataclass with documented defaults, presets, TOML overrides.
+
+A config file holds only what differs from the defaults (or from a preset) and fails loudly on an
+unknown key; command-line flags override the file; the resolved configuration is saved in every
+checkpoint and as ``config.json`` in the run folder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from chaosgan.errors import ChaosganError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run depends on (besides the data).
+
+    Architecture (re-imposed on resume):
+        latent_dim: size of the generator's input noise z.
+        g_width: channels of the generator's 4x4 stage (halved at each upsampling).
+        d_width: channels of the discriminator's first stage (doubled at each downsampling).
+    Optimisation:
+        epochs: passes over the data.
+        batch_size: images per step (per process under DDP).
+        lr_g, lr_d: Adam learning rates; the two-time-scale update rule (Heusel et al. 2017)
+            uses lr_d = 4 lr_g.
+        beta1, beta2: Adam betas (DCGAN's 0.5, 0.999).
+        loss: ``bce`` (the study's non-saturating loss) or ``hinge`` (Miyato et al. 2018).
+        n_dis: discriminator steps per update round.
+        d_every: update the discriminator only every ``d_every`` generator steps (the study's
+            "less frequent discriminator updates"; 1 = every step).
+        ema_decay: decay of the exponential moving average of the generator's weights, used
+            for sampling (0 disables it).
+    The study's tricks (BCE only for the label tricks):
+        label_smoothing: real labels drawn in [1 - s, 1], fake in [0, s] (0 = hard labels).
+        label_flip: probability of swapping a sample's real/fake label in the D loss.
+        noise_start, noise_end: instance noise std added to the discriminator's inputs, decaying
+            linearly from start to end over the run (Sønderby et al. 2017; 0 = none).
+    Run:
+        seed: seeds the weights, data order, latents, noise and labels.
+        sample_every: epochs between sample grids, time-series and loss-curve figures.
+        checkpoint_every: epochs between checkpoints (the last epoch is always saved).
+        bf16: bfloat16 autocast on CUDA.
+        compile: ``torch.compile`` the models on CUDA (CUDA graphs remove launch overhead).
+    """
+
+    latent_dim: int = 100
+    g_width: int = 256
+    d_width: int = 64
+    epochs: int = 200
+    batch_size: int = 64
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    loss: str = "bce"
+    n_dis: int = 1
+    d_every: int = 1
+    ema_decay: float = 0.999
+    label_smoothing: float = 0.0
+    label_flip: float = 0.0
+    noise_start: float = 0.0
+    noise_end: float = 0.0
+    seed: int = 0
+    sample_every: int = 10
+    checkpoint_every: int = 1
+    bf16: bool = False
+    compile: bool = False
+
+    ARCHITECTURE = ("latent_dim", "g_width", "d_width")
+
+    def validate(self) -> TrainConfig:
+        if self.loss not in ("bce", "hinge"):
+            raise ChaosganError(f"loss must be 'bce' or 'hinge', got {self.loss!r}")
+        for name in (
+            "latent_dim",
+            "g_width",
+            "d_width",
+            "epochs",
+            "batch_size",
+            "n_dis",
+            "d_every",
+            "sample_every",
+            "checkpoint_every",
+        ):
+            if getattr(self, name) < 1:
+                raise ChaosganError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0 <= self.label_smoothing < 0.5 or not 0 <= self.label_flip < 0.5:
+            raise ChaosganError("label_smoothing and label_flip must lie in [0, 0.5)")
+        if self.noise_start < 0 or self.noise_end < 0 or not 0 <= self.ema_decay < 1:
+            raise ChaosganError("noise std must be >= 0 and ema_decay in [0, 1)")
+        if self.lr_g <= 0 or self.lr_d <= 0:
+            raise ChaosganError("learning rates must be positive")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "default": {},
+    # the study's recipe: every trick on
+    "study": {
+        "lr_g": 1e-4,
+        "lr_d": 4e-4,
+        "label_smoothing": 0.1,
+        "label_flip": 0.05,
+        "noise_start": 0.1,
+        "noise_end": 0.0,
+        "d_every": 2,
+    },
+}
+
+
+def apply_overrides(config: TrainConfig, overrides: dict[str, Any], source: str) -> TrainConfig:
+    """``config`` with ``overrides`` applied; an unknown key or a wrong type is an error."""
+    known = {f.name: f for f in fields(TrainConfig)}
+    values = config.to_dict()
+    for key, value in overrides.items():
+        if key not in known:
+            raise ChaosganError(f"{source}: unknown config key {key!r} (valid: {', '.join(known)})")
+        default = values[key]
+        if isinstance(default, bool) and not isinstance(value, bool):
+            raise ChaosganError(f"{source}: {key} must be true or false, got {value!r}")
+        if isinstance(default, int) and not isinstance(default, bool):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ChaosganError(f"{source}: {key} must be an integer, got {value!r}")
+        if isinstance(default, float):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ChaosganError(f"{source}: {key} must be a number, got {value!r}")
+            value = float(value)
+        if isinstance(default, str) and not isinstance(value, str):
+            raise ChaosganError(f"{source}: {key} must be a string, got {value!r}")
+        values[key] = value
+    return TrainConfig(**values)
+
+
+def load_config(
+    preset: str = "default", path: str | Path | None = None, overrides: dict | None = None
+) -> TrainConfig:
+    """Defaults, then the preset, then the TOML file, then explicit overrides (CLI flags)."""
+    if preset not in PRESETS:
+        raise ChaosganError(f"unknown preset {preset!r} (valid: {', '.join(PRESETS)})")
+    config = apply_overrides(TrainConfig(), PRESETS[preset], f"preset {preset}")
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ChaosganError(f"{path}: no such config file")
+        try:
+            data = tomllib.loads(path.read_text())
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ChaosganError(f"{path}: not valid TOML ({exc})") from None
+        config = apply_overrides(config, data, str(path))
+    config = apply_overrides(config, overrides or {}, "command line")
+    return config.validate()

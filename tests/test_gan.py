@@ -1,0 +1,244 @@
+"""The SN-DCGAN: shapes, spectral norm, tricks, exact resume, NaN stop, checkpoints, DDP."""
+
+import json
+import os
+import socket
+
+import numpy as np
+import pytest
+import torch
+import torch.multiprocessing as mp
+from torch.nn.utils import parametrize
+
+from chaosgan import load_dataset, simulate
+from chaosgan.cli import main
+from chaosgan.errors import ChaosganError
+from chaosgan.gan import losses, tricks
+from chaosgan.gan.checkpoint import checkpoint_path, load_checkpoint
+from chaosgan.gan.config import PRESETS, TrainConfig, load_config
+from chaosgan.gan.models import Discriminator, Generator
+from chaosgan.gan.sample import sample
+from chaosgan.gan.train import train
+
+TINY = {"latent_dim": 8, "g_width": 16, "d_width": 8, "batch_size": 8, "sample_every": 100}
+
+
+@pytest.fixture(scope="module")
+def images_data():
+    return simulate("lorenz63", n=24, dt=0.1, seed=0)
+
+
+def tiny(**kw):
+    return load_config("default", overrides={**TINY, **kw})
+
+
+def test_shapes():
+    g, d = Generator(16, 32), Discriminator(8)
+    x = g(torch.randn(5, 16))
+    assert x.shape == (5, 3, 32, 32) and x.abs().max() <= 1
+    assert d(x).shape == (5,)
+
+
+def test_spectral_norm_on_every_discriminator_layer():
+    d = Discriminator(8)
+    layers = [m for m in d.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    assert len(layers) == 5
+    assert all(parametrize.is_parametrized(m, "weight") for m in layers)
+    # the normalised weight has spectral norm ~1 after a few power iterations
+    for _ in range(30):
+        d(torch.randn(2, 3, 32, 32))
+    w = d.head.weight
+    assert torch.linalg.matrix_norm(w, ord=2).item() == pytest.approx(1.0, abs=0.05)
+
+
+def test_label_tricks_do_what_they_say():
+    gen = torch.Generator().manual_seed(0)
+    real = tricks.smoothed_targets(1000, True, 0.1, gen)
+    fake = tricks.smoothed_targets(1000, False, 0.1, gen)
+    assert real.min() >= 0.9 and real.max() <= 1.0 and real.std() > 0.01
+    assert fake.min() >= 0.0 and fake.max() <= 0.1
+    assert torch.equal(tricks.smoothed_targets(4, True, 0.0, gen), torch.ones(4))
+    flipped = tricks.flip_targets(torch.ones(10_000), 0.05, gen)
+    assert 0.04 < (flipped == 0).float().mean() < 0.06
+
+
+def test_instance_noise_decays_to_its_end():
+    assert tricks.noise_std(0.0, 0.1, 0.0) == 0.1
+    assert tricks.noise_std(0.5, 0.1, 0.0) == pytest.approx(0.05)
+    assert tricks.noise_std(1.0, 0.1, 0.02) == pytest.approx(0.02)
+    x = torch.zeros(20_000)
+    noisy = tricks.add_instance_noise(x, 0.1, torch.Generator().manual_seed(1))
+    assert noisy.std().item() == pytest.approx(0.1, rel=0.05)
+
+
+def test_losses():
+    big, small = torch.full((4,), 10.0), torch.full((4,), -10.0)
+    assert losses.d_loss_bce(big, small, torch.ones(4), torch.zeros(4)) < 1e-3
+    assert losses.g_loss_bce(big) < 1e-3 and losses.g_loss_bce(small) > 5
+    assert losses.d_loss_hinge(big, small) == 0 and losses.g_loss_hinge(big) == -10
+
+
+def test_study_preset_switches_every_trick_on():
+    cfg = load_config("study")
+    assert cfg.lr_d == 4 * cfg.lr_g
+    assert cfg.label_smoothing == 0.1 and cfg.label_flip > 0 and cfg.noise_start > cfg.noise_end
+    assert cfg.d_every > 1 and set(PRESETS["study"]) <= set(TrainConfig().to_dict())
+
+
+def test_config_file_overrides_and_rejects_unknown_keys(tmp_path):
+    good = tmp_path / "a.toml"
+    good.write_text('loss = "hinge"\nlr_g = 1e-3\n')
+    cfg = load_config("study", good, {"epochs": 7})
+    assert cfg.loss == "hinge" and cfg.lr_g == 1e-3 and cfg.epochs == 7 and cfg.lr_d == 4e-4
+    bad = tmp_path / "b.toml"
+    bad.write_text("learning_rate = 3\n")
+    with pytest.raises(ChaosganError, match="unknown config key 'learning_rate'"):
+        load_config("default", bad)
+    bad.write_text('epochs = "many"\n')
+    with pytest.raises(ChaosganError, match="epochs must be an integer"):
+        load_config("default", bad)
+
+
+def weights(run):
+    return {k: v.clone() for k, v in run.generator.state_dict().items()} | {
+        f"d.{k}": v.clone() for k, v in run.discriminator.state_dict().items()
+    }
+
+
+def test_resume_reproduces_an_uninterrupted_run_exactly(images_data, tmp_path):
+    cfg = tiny(epochs=4)
+    straight = train(images_data, tmp_path / "a", cfg, device="cpu")
+    cfg2 = tiny(epochs=2)
+    train(images_data, tmp_path / "b", cfg2, device="cpu")
+    resumed = train(images_data, tmp_path / "b", cfg2, device="cpu", resume=True, epochs=4)
+    a, b = weights(straight), weights(resumed)
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    ema_a, ema_b = straight.generator_ema.state_dict(), resumed.generator_ema.state_dict()
+    assert all(torch.equal(ema_a[k], ema_b[k]) for k in ema_a)
+    assert resumed.epoch == 4 and resumed.step == straight.step
+
+
+def test_study_tricks_train_and_change_the_result(images_data, tmp_path):
+    plain = train(images_data, tmp_path / "p", tiny(epochs=1), device="cpu")
+    study = load_config("study", overrides={**TINY, "epochs": 1})
+    tricked = train(images_data, tmp_path / "s", study, device="cpu")
+    assert not torch.equal(
+        plain.generator.state_dict()["net.0.weight"], tricked.generator.state_dict()["net.0.weight"]
+    )
+    assert tricked.step == plain.step  # d_every thins D updates, not G steps
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(
+    images_data, tmp_path, monkeypatch
+):
+    out = tmp_path / "run"
+    train(images_data, out, tiny(epochs=1), device="cpu")
+    before = checkpoint_path(out).read_bytes()
+    monkeypatch.setattr(losses, "g_loss_bce", lambda fake: fake.mean() * float("nan"))
+    with pytest.raises(ChaosganError, match="non-finite generator loss.*last good checkpoint"):
+        train(images_data, out, tiny(epochs=3), device="cpu", resume=True, epochs=3)
+    assert checkpoint_path(out).read_bytes() == before
+    assert load_checkpoint(out)["epoch"] == 1
+
+
+def test_corrupted_and_foreign_checkpoints_give_clear_errors(tmp_path):
+    path = tmp_path / "bad.pt"
+    path.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(ChaosganError, match="corrupted or unsafe"):
+        load_checkpoint(path)
+    torch.save({"weights": torch.zeros(3)}, path)
+    with pytest.raises(ChaosganError, match="not a chaosgan checkpoint"):
+        load_checkpoint(path)
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("echo pwned",))
+
+    torch.save({"format": "x", "evil": Evil()}, path)
+    with pytest.raises(ChaosganError, match="corrupted or unsafe"):
+        load_checkpoint(path)
+
+
+def test_sample_writes_a_valid_generated_dataset(images_data, tmp_path, capsys):
+    data_path = tmp_path / "real.npz"
+    images_data.save(data_path)
+    run = tmp_path / "run"
+    assert (
+        main(
+            [
+                "train",
+                str(data_path),
+                "--out",
+                str(run),
+                "--epochs",
+                "1",
+                "--device",
+                "cpu",
+                "--config",
+                str(_write_tiny_toml(tmp_path)),
+                "--json",
+            ]
+        )
+        == 0
+    )
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["epochs"] == 1 and (run / "config.json").exists()
+    assert (run / "loss_curves.png").exists() and (run / "samples" / "epoch_0001.png").exists()
+    gen_path = tmp_path / "gen.npz"
+    assert main(["sample", str(run), "--n", "10", "--out", str(gen_path), "--seed", "3"]) == 0
+    ds = load_dataset(gen_path)
+    assert ds.meta["kind"] == "generated" and ds.trajectories.shape == (10, 1024, 3)
+    assert ds.meta["dt"] == 0.1 and ds.meta["system"] == "lorenz63"
+    lo, hi = np.array(ds.meta["normalisation"]["min"]), np.array(ds.meta["normalisation"]["max"])
+    assert np.all(ds.trajectories >= lo - 1e-9) and np.all(ds.trajectories <= hi + 1e-9)
+    again = sample(run, n=10, seed=3)
+    assert np.array_equal(again.trajectories, ds.trajectories)
+    assert main(["train", str(data_path), "--out", str(run), "--device", "cpu"]) == 2
+    assert "--resume" in capsys.readouterr().err
+
+
+def _write_tiny_toml(tmp_path):
+    path = tmp_path / "tiny.toml"
+    path.write_text("\n".join(f"{k} = {v}" for k, v in TINY.items()) + "\n")
+    return path
+
+
+def _ddp_worker(rank, world, port, data_path, out, result_dir):
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+        RANK=str(rank),
+        WORLD_SIZE=str(world),
+        LOCAL_RANK=str(rank),
+    )
+    torch.set_num_threads(1)
+    import torch.distributed as dist
+
+    run = train(load_dataset(data_path), out, tiny(epochs=1), device="cpu")
+    torch.save(
+        run.generator.state_dict()
+        | {f"d.{k}": v for k, v in run.discriminator.state_dict().items()},
+        f"{result_dir}/rank{rank}.pt",
+    )
+    dist.destroy_process_group()
+
+
+def test_ddp_with_two_gloo_processes_keeps_replicas_equal(images_data, tmp_path):
+    data_path = tmp_path / "real.npz"
+    images_data.save(data_path)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    mp.spawn(
+        _ddp_worker,
+        args=(2, port, str(data_path), str(tmp_path / "run"), str(tmp_path)),
+        nprocs=2,
+        join=True,
+    )
+    a = torch.load(tmp_path / "rank0.pt", weights_only=True)
+    b = torch.load(tmp_path / "rank1.pt", weights_only=True)
+    assert a.keys() == b.keys()
+    differ = [k for k in a if not torch.equal(a[k], b[k])]
+    assert differ == []
+    assert load_checkpoint(tmp_path / "run")["step"] > 0
