@@ -243,13 +243,32 @@ def cmd_lyapunov_report(args: argparse.Namespace) -> int:
     from chaosgan.lyapunov.report import write_report
 
     real, generated = load(args.real), load(args.generated)
+    real2 = load(args.real2) if args.real2 else None
     result = write_report(
-        real, generated, args.out, args.real, args.generated, args.method, args.backend, args.force
+        real,
+        generated,
+        args.out,
+        args.real,
+        args.generated,
+        args.method,
+        args.backend,
+        args.force,
+        metrics=not args.no_metrics,
+        real2=real2,
     )
     if args.json:
         print_json(result)
         return 0
     print(f"wrote {args.out}/report.md, report.json and {len(result['figures'])} figures")
+    for name, m in result.get("metrics", {}).items():
+        if name == "lyapunov_ratio":
+            continue
+        gen, floor = m["generated"], m["floor"]
+        if isinstance(gen, dict):
+            gen, floor = gen["median"], floor["median"]
+        if isinstance(gen, list):
+            gen, floor = max(gen), max(floor)
+        print(f"  {name:28s} generated {gen:9.4f}   floor {floor:9.4f}")
     for name, c in result["coordinates"].items():
         q = c["ratio"]
         print(
@@ -323,6 +342,14 @@ def add_lyapunov(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--out", required=True, help="report folder")
     r.add_argument("--method", default="rosenstein", choices=METHODS)
     r.add_argument("--backend", default="auto", choices=BACKENDS)
+    r.add_argument(
+        "--real2",
+        default=None,
+        help="independent real dataset for the floor (default: simulated, new seed)",
+    )
+    r.add_argument(
+        "--no-metrics", action="store_true", help="exponents only, without the fidelity scorecard"
+    )
     r.add_argument("--force", action="store_true", help="overwrite an existing report")
     r.add_argument("--json", action="store_true", help="print report.json to stdout too")
     r.set_defaults(handler=cmd_lyapunov_report)

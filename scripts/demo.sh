@@ -9,19 +9,19 @@ bash scripts/setup.sh
 out=results/demo
 mkdir -p "$out"
 cg=.venv/bin/chaosgan
-$cg simulate --system lorenz63 --n 200 --steps 1024 --dt 0.1 --seed 0 \
+$cg simulate --system lorenz63 --n 1000 --steps 1024 --dt 0.1 --seed 0 \
     --out "$out/lorenz.npz" --plots "$out/plots" --force
 $cg lyapunov spectrum --system lorenz63 --n 16 --time 200
 $cg identify "$out/lorenz.npz" --max-series 16
-# a second, independent real dataset: the report of real vs real is the noise floor
-$cg simulate --system lorenz63 --n 200 --steps 1024 --dt 0.1 --seed 1 --out "$out/lorenz_seed1.npz" --force
+# a second, independent real dataset: the exponents of real vs real are the noise floor
+$cg simulate --system lorenz63 --n 1000 --steps 1024 --dt 0.1 --seed 1 --out "$out/lorenz_seed1.npz" --force
 $cg lyapunov report --real "$out/lorenz.npz" --generated "$out/lorenz_seed1.npz" \
-    --out "$out/report_real_vs_real" --force
+    --out "$out/report_real_vs_real" --no-metrics --force
 # the GAN, briefly (a small model, the study's tricks), sampled and judged against the real data
-$cg train "$out/lorenz.npz" --out runs/demo --preset study --config configs/demo.toml --epochs 30 --force
-$cg sample runs/demo --n 200 --out "$out/generated.npz" --force
+$cg train "$out/lorenz.npz" --out runs/demo --preset study --config configs/demo.toml --epochs 60 --force
+$cg sample runs/demo --n 1000 --out "$out/generated.npz" --force
 $cg lyapunov report --real "$out/lorenz.npz" --generated "$out/generated.npz" \
-    --out "$out/report_gan" --force
+    --real2 "$out/lorenz_seed1.npz" --out "$out/report_gan" --force
 echo
 echo "results in $out/:"
 echo "  dataset      $out/lorenz.npz      (chaosgan info $out/lorenz.npz)"
@@ -29,4 +29,4 @@ echo "  previews     $out/plots/          (attractor.png, time_series.png, image
 echo "  report       $out/report_real_vs_real/report.md   (real vs an independent real dataset)"
 echo "  GAN run      runs/demo/            (checkpoints/last.pt, samples/, loss_curves.png)"
 echo "  generated    $out/generated.npz"
-echo "  report       $out/report_gan/report.md            (real vs generated)"
+echo "  scorecard    $out/report_gan/report.md            (real vs generated, floor beside)"

@@ -1,8 +1,9 @@
 """Sample a trained generator into the project's dataset format (kind = generated).
 
-Images come from the EMA generator in eval mode, are decoded to trajectories in physical units
-with the normalisation stored in the checkpoint, and are saved with the real data's system,
-parameters and dt, so ``chaosgan lyapunov report`` compares them with real data directly.
+Images come from the EMA generator in eval mode, its BatchNorm statistics re-estimated for its
+own weights (:func:`chaosgan.gan.train.standing_statistics`); they are decoded to trajectories in
+physical units with the normalisation stored in the checkpoint and saved with the real data's
+system, parameters and dt, so ``chaosgan lyapunov report`` compares them with real data directly.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from chaosgan.errors import ChaosganError
 from chaosgan.gan.checkpoint import load_checkpoint
 from chaosgan.gan.config import TrainConfig, apply_overrides
 from chaosgan.gan.models import Generator
-from chaosgan.gan.train import resolve_torch_device
+from chaosgan.gan.train import resolve_torch_device, standing_statistics
 
 
 @torch.no_grad()
@@ -35,7 +36,7 @@ def sample(
         g.load_state_dict(ckpt["generator_ema"])
     except RuntimeError as exc:
         raise ChaosganError(f"checkpoint does not fit the generator ({str(exc)[:120]})") from None
-    g.eval()
+    standing_statistics(g, config.latent_dim, seed=seed)
     gen = torch.Generator().manual_seed(seed)
     images = torch.cat(
         [

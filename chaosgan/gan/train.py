@@ -77,11 +77,41 @@ def _seeded(seed: int, *keys: int, device: torch.device | str = "cpu") -> torch.
 
 
 @torch.no_grad()
-def update_ema(ema: nn.Module, model: nn.Module, decay: float) -> None:
+def update_ema(ema: nn.Module, model: nn.Module, decay: float, step: int) -> None:
+    """EMA of the weights; the decay ramps up as ``(1 + step) / (10 + step)`` so that early
+    weights do not dominate a short run. Buffers are copied (see :func:`standing_statistics`)."""
+    decay = min(decay, (1.0 + step) / (10.0 + step))
     for e, p in zip(ema.parameters(), model.parameters(), strict=True):
         e.lerp_(p, 1.0 - decay)
     for e, b in zip(ema.buffers(), model.buffers(), strict=True):
         e.copy_(b)
+
+
+@torch.no_grad()
+def standing_statistics(
+    generator: nn.Module, latent_dim: int, seed: int = 0, n_batches: int = 16, batch_size: int = 256
+) -> nn.Module:
+    """Recompute BatchNorm statistics for the (EMA) generator's own weights, then eval mode.
+
+    The running statistics copied from the trained generator belong to *its* weights; averaged
+    weights produce other activation statistics, and normalising them with the wrong ones
+    collapses the samples (in a 60-epoch run: output std 0.01 instead of 0.3). As in BigGAN's
+    "standing statistics" (Brock et al. 2019), the statistics are re-estimated from fresh
+    latents, as a cumulative average, with a seeded generator.
+    """
+    bns = [m for m in generator.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    momenta = [bn.momentum for bn in bns]
+    for bn in bns:
+        bn.reset_running_stats()
+        bn.momentum = None
+    generator.train()
+    gen = torch.Generator().manual_seed(seed)
+    device = next(generator.parameters()).device
+    for _ in range(n_batches):
+        generator(torch.randn(batch_size, latent_dim, generator=gen).to(device))
+    for bn, momentum in zip(bns, momenta, strict=True):
+        bn.momentum = momentum
+    return generator.eval()
 
 
 def _distributed() -> tuple[int, int]:
@@ -255,7 +285,7 @@ def train(
             loss_g.backward()
             run.opt_g.step()
             _check_finite(loss_g, "generator", epoch, run, out)
-            update_ema(run.generator_ema, g, cfg.ema_decay if run.step > 0 else 0.0)
+            update_ema(run.generator_ema, g, cfg.ema_decay, run.step)
             g_sum += loss_g.item()
             run.step += 1
         if world > 1:
@@ -301,7 +331,8 @@ def write_figures(run: Run, data: Dataset, out: Path, fixed_z: torch.Tensor) -> 
     from chaosgan.encoding import decode
     from chaosgan.plots import plot_image_grid, plot_time_series, save_figure
 
-    images = run.generator_ema(fixed_z).float().cpu().numpy()
+    ema = standing_statistics(copy.deepcopy(run.generator_ema), run.config.latent_dim)
+    images = ema(fixed_z).float().cpu().numpy()
     folder = out / "samples"
     folder.mkdir(parents=True, exist_ok=True)
     plot_image_grid(

@@ -7,8 +7,13 @@ independent real datasets must give a ratio whose CI contains 1; that is the rep
 check. Where the real dataset's system is in the catalogue, the exponent from the equations
 (QR method) is shown as the reference.
 
+With ``metrics=True`` (the command line's default) the report is also the fidelity scorecard of
+:mod:`chaosgan.scorecard`: ``report.json`` gains a ``metrics`` section and ``report.md`` opens with
+its table, every metric beside its real-vs-real floor.
+
 Outputs in the report folder: ``report.json``, ``report.md`` and PNG figures (exponent
-distributions, attractors, time series, histograms). Every file is written atomically.
+distributions, attractors, time series, histograms, spectra and autocorrelations, one-step
+errors). Every file is written atomically.
 """
 
 from __future__ import annotations
@@ -153,8 +158,12 @@ def _plot_pair(real: Dataset, generated: Dataset, folder: Path) -> list[Path]:
 
 
 def _markdown(result: dict, real_path: str, gen_path: str, figures: list[str]) -> str:
-    lines = [
-        "# Lyapunov report",
+    lines = ["# Lyapunov report", ""]
+    if "metrics" in result:
+        from chaosgan.scorecard import scorecard_markdown
+
+        lines += ["## Scorecard", ""] + scorecard_markdown(result["metrics"]) + ["", "## Exponents"]
+    lines += [
         "",
         f"Real: `{real_path}`; generated: `{gen_path}`. Estimator: {result['method']} "
         f"(same fixed parameters for both, {result['units']}), dt = {result['dt']:g}.",
@@ -190,8 +199,14 @@ def write_report(
     method: str = "rosenstein",
     backend: str = "auto",
     force: bool = False,
+    metrics: bool = False,
+    real2: Dataset | None = None,
 ) -> dict:
-    """Compute the comparison and write ``report.json``, ``report.md`` and figures into ``out``."""
+    """Compute the comparison and write ``report.json``, ``report.md`` and figures into ``out``.
+
+    With ``metrics`` the scorecard is added, its floor computed against ``real2`` (simulated
+    with another seed when ``None`` and the system is known).
+    """
     out = Path(out)
     if (out / "report.json").exists() and not force:
         raise ChaosganError(f"{out}/report.json exists; pass --force to overwrite it")
@@ -203,6 +218,13 @@ def write_report(
         )
     ]
     figures += _plot_pair(real, generated, out)
+    if metrics:
+        from chaosgan.scorecard import independent_real, scorecard, scorecard_figures
+
+        real2 = real2 if real2 is not None else independent_real(real)
+        floor, _, _ = compare(real, real2, method, backend)
+        result["metrics"], extras = scorecard(real, generated, real2, result, floor)
+        figures += scorecard_figures(real, generated, extras, out)
     result["figures"] = [p.name for p in figures]
     write_text_atomic(out / "report.json", json.dumps(result, indent=2) + "\n")
     write_text_atomic(
