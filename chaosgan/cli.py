@@ -16,8 +16,6 @@ from collections.abc import Callable, Sequence
 from chaosgan import __version__
 from chaosgan.errors import ChaosganError
 
-Handler = Callable[[argparse.Namespace], int]
-
 
 def parse_params(items: Sequence[str] | None) -> dict[str, float]:
     """``["rho=35", "sigma=10"]`` -> ``{"rho": 35.0, "sigma": 10.0}`` with one-line errors."""

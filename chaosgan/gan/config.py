@@ -77,8 +77,6 @@ class TrainConfig:
     bf16: bool = False
     compile: bool = False
 
-    ARCHITECTURE = ("latent_dim", "g_width", "d_width")
-
     def validate(self) -> TrainConfig:
         if self.loss not in ("bce", "hinge"):
             raise ChaosganError(f"loss must be 'bce' or 'hinge', got {self.loss!r}")
