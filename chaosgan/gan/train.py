@@ -34,6 +34,7 @@ from chaosgan.gan import losses, tricks
 from chaosgan.gan.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 from chaosgan.gan.config import TrainConfig
 from chaosgan.gan.models import Discriminator, Generator, init_weights
+from chaosgan.simulate import resolve_device
 
 
 @dataclass
@@ -127,11 +128,8 @@ def _distributed() -> tuple[int, int]:
 
 
 def resolve_torch_device(device: str, rank: int = 0) -> torch.device:
-    if device not in ("auto", "cpu", "cuda"):
-        raise ChaosganError(f"unknown device {device!r} (valid: auto, cpu, cuda)")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ChaosganError("--device cuda asked for, but torch sees no CUDA device")
-    if device in ("auto", "cuda") and torch.cuda.is_available():
+    """:func:`chaosgan.simulate.resolve_device`, as a torch device (this process's GPU)."""
+    if resolve_device(device) == "cuda":
         index = int(os.environ.get("LOCAL_RANK", rank)) % torch.cuda.device_count()
         return torch.device("cuda", index)
     return torch.device("cpu")
