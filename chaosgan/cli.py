@@ -501,14 +501,21 @@ def add_train(sub: argparse._SubParsersAction) -> None:
         choices=list(PRESETS),
         help="study: all the study's tricks on",
     )
-    p.add_argument("--config", default=None, help="TOML file of config overrides")
+    p.add_argument(
+        "--config",
+        action="append",
+        default=None,
+        help="TOML file of config overrides (repeatable: later files win)",
+    )
     p.add_argument("--epochs", type=int, default=None, help="total epochs (also when resuming)")
     p.add_argument("--seed", type=int, default=None, help="seed (default 0)")
     p.add_argument("--batch-size", type=int, default=None, help="images per step (default 64)")
     p.add_argument("--loss", default=None, choices=["bce", "hinge"], help="GAN loss (default bce)")
     p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
-    p.add_argument("--bf16", action="store_true", help="bfloat16 autocast on CUDA")
-    p.add_argument("--compile", action="store_true", help="torch.compile the models on CUDA")
+    p.add_argument("--bf16", action="store_true", help="bfloat16 autocast (fastest on CUDA)")
+    p.add_argument(
+        "--compile", action="store_true", help="torch.compile the models (CUDA graphs on CUDA)"
+    )
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     p.add_argument("--force", action="store_true", help="start afresh over an existing run")
     p.add_argument("--json", action="store_true", help="print a JSON summary")

@@ -90,6 +90,10 @@ def test_config_file_overrides_and_rejects_unknown_keys(tmp_path):
     good.write_text('loss = "hinge"\nlr_g = 1e-3\n')
     cfg = load_config("study", good, {"epochs": 7})
     assert cfg.loss == "hinge" and cfg.lr_g == 1e-3 and cfg.epochs == 7 and cfg.lr_d == 4e-4
+    size = tmp_path / "size.toml"
+    size.write_text("g_width = 32\nlr_g = 5e-4\n")
+    cfg = load_config("study", [good, size])  # later files win
+    assert cfg.loss == "hinge" and cfg.g_width == 32 and cfg.lr_g == 5e-4
     bad = tmp_path / "b.toml"
     bad.write_text("learning_rate = 3\n")
     with pytest.raises(ChaosganError, match="unknown config key 'learning_rate'"):
@@ -136,10 +140,29 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(
     train(images_data, out, tiny(epochs=1), device="cpu")
     before = checkpoint_path(out).read_bytes()
     monkeypatch.setattr(losses, "g_loss_bce", lambda fake: fake.mean() * float("nan"))
-    with pytest.raises(ChaosganError, match="non-finite generator loss.*last good checkpoint"):
+    with pytest.raises(ChaosganError, match="non-finite .*generator loss.*last good checkpoint"):
         train(images_data, out, tiny(epochs=3), device="cpu", resume=True, epochs=3)
     assert checkpoint_path(out).read_bytes() == before
     assert load_checkpoint(out)["epoch"] == 1
+
+
+def test_bf16_autocast_trains_and_differs_from_float32(images_data, tmp_path):
+    fp32 = train(images_data, tmp_path / "a", tiny(epochs=1), device="cpu")
+    bf16 = train(images_data, tmp_path / "b", tiny(epochs=1, bf16=True), device="cpu")
+    assert np.isfinite(bf16.history["g_loss"]).all()
+    assert all(p.dtype == torch.float32 for p in bf16.generator.parameters())  # autocast only
+    a, b = weights(fp32), weights(bf16)
+    assert any(not torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.slow
+def test_compiled_models_train_like_eager_ones(images_data, tmp_path):
+    """``--compile`` on the CPU (inductor's C++ backend; about a minute of compilation)."""
+    eager = train(images_data, tmp_path / "a", tiny(epochs=2), device="cpu")
+    compiled = train(images_data, tmp_path / "b", tiny(epochs=2, compile=True), device="cpu")
+    a, b = weights(eager), weights(compiled)
+    # same data, latents and noise; only floating-point order differs after two epochs
+    assert max((a[k] - b[k]).abs().max().item() for k in a) < 1e-2
 
 
 def test_corrupted_and_foreign_checkpoints_give_clear_errors(tmp_path):

@@ -65,8 +65,8 @@ def build_run(config: TrainConfig, device: torch.device) -> Run:
         generator=g,
         discriminator=d,
         generator_ema=copy.deepcopy(g).eval().requires_grad_(False),
-        opt_g=torch.optim.Adam(g.parameters(), lr=config.lr_g, betas=betas),
-        opt_d=torch.optim.Adam(d.parameters(), lr=config.lr_d, betas=betas),
+        opt_g=torch.optim.Adam(g.parameters(), lr=config.lr_g, betas=betas, fused=True),
+        opt_d=torch.optim.Adam(d.parameters(), lr=config.lr_d, betas=betas, fused=True),
     )
 
 
@@ -218,12 +218,18 @@ def train(
 
         ids = [dev.index] if dev.type == "cuda" else None
         g_train, d_train = DDP(g, device_ids=ids), DDP(d, device_ids=ids)
-    if cfg.compile and dev.type == "cuda":
-        g_train, d_train = torch.compile(g_train), torch.compile(d_train)
+    if cfg.compile:
+        # CUDA graphs ("reduce-overhead") remove the per-kernel launch cost that bounds this
+        # small model at batch 64; on the CPU inductor fuses kernels into C++ loops instead.
+        # Shapes never change (the last partial batch is dropped), so dynamic shapes are off.
+        mode = "reduce-overhead" if dev.type == "cuda" else None
+        g_train = torch.compile(g_train, mode=mode, dynamic=False)
+        d_train = torch.compile(d_train, mode=mode, dynamic=False)
+    graphs = cfg.compile and dev.type == "cuda"
     bce = cfg.loss == "bce"
     d_loss_fn = losses.d_loss_bce if bce else losses.d_loss_hinge
     g_loss_fn = losses.g_loss_bce if bce else losses.g_loss_hinge
-    autocast = torch.autocast("cuda", torch.bfloat16, enabled=cfg.bf16 and dev.type == "cuda")
+    autocast = torch.autocast(dev.type, torch.bfloat16, enabled=cfg.bf16)
 
     images = torch.from_numpy(data.images).to(dev)
     n = len(images)
@@ -243,10 +249,14 @@ def train(
         gen = _seeded(cfg.seed, rank, epoch, device=dev)
         order = torch.randperm(n, generator=_seeded(cfg.seed, epoch))[rank::world].to(dev)
         batches = [order[i : i + bs] for i in range(0, len(order) - bs + 1, bs)]
-        d_sum, g_sum, d_count = 0.0, 0.0, 0
+        # loss sums stay on the device: no host sync per step (checked once per epoch)
+        d_sum, g_sum = torch.zeros((), device=dev), torch.zeros((), device=dev)
+        d_count = 0
         for i, idx in enumerate(batches):
             frac = (epoch + i / len(batches)) / cfg.epochs
             std = tricks.noise_std(frac, cfg.noise_start, cfg.noise_end)
+            if graphs:  # a new iteration: CUDA-graph outputs of the last one may be reused
+                torch.compiler.cudagraph_mark_step_begin()
             real = images[idx]
             z = torch.randn(bs, cfg.latent_dim, generator=gen, device=dev)
             with autocast:
@@ -273,24 +283,24 @@ def train(
                     run.opt_d.zero_grad(set_to_none=True)
                     loss_d.backward()
                     run.opt_d.step()
-                    d_sum += loss_d.item()
+                    d_sum += loss_d.detach()
                     d_count += 1
-                    _check_finite(loss_d, "discriminator", epoch, run, out)
             with autocast:
                 logits = d_train(tricks.add_instance_noise(fake, std, gen)).float()
             loss_g = g_loss_fn(logits)
             run.opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             run.opt_g.step()
-            _check_finite(loss_g, "generator", epoch, run, out)
             update_ema(run.generator_ema, g, cfg.ema_decay, run.step)
-            g_sum += loss_g.item()
+            g_sum += loss_g.detach()
             run.step += 1
         if world > 1:
             _sync_buffers(g, d, run.generator_ema)
+        d_mean, g_mean = d_sum.item() / max(d_count, 1), g_sum.item() / max(len(batches), 1)
+        _check_finite({"discriminator": d_mean, "generator": g_mean}, epoch, run, out)
         run.epoch = epoch + 1
-        run.history["d_loss"].append(d_sum / max(d_count, 1))
-        run.history["g_loss"].append(g_sum / max(len(batches), 1))
+        run.history["d_loss"].append(d_mean)
+        run.history["g_loss"].append(g_mean)
         epoch_bar.set_postfix(
             d=f"{run.history['d_loss'][-1]:.3f}", g=f"{run.history['g_loss'][-1]:.3f}"
         )
@@ -313,12 +323,14 @@ def _sync_buffers(*modules: nn.Module) -> None:
             dist.broadcast(buffer, src=0)
 
 
-def _check_finite(loss: torch.Tensor, which: str, epoch: int, run: Run, out: Path) -> None:
-    if not math.isfinite(loss.item()):
+def _check_finite(means: dict[str, float], epoch: int, run: Run, out: Path) -> None:
+    """Stop on a non-finite epoch-mean loss, before this epoch's weights reach a checkpoint."""
+    bad = [name for name, value in means.items() if not math.isfinite(value)]
+    if bad:
         saved = checkpoint_path(out)
         where = f"{saved} (epoch {run.epoch})" if saved.exists() else "none was written yet"
         raise ChaosganError(
-            f"non-finite {which} loss at epoch {epoch + 1}, step {run.step}: training stopped; "
+            f"non-finite {' and '.join(bad)} loss in epoch {epoch + 1}: training stopped; "
             f"last good checkpoint: {where}"
         )
 
