@@ -18,7 +18,7 @@ from chaosgan.gan.checkpoint import checkpoint_path, load_checkpoint
 from chaosgan.gan.config import PRESETS, TrainConfig, load_config
 from chaosgan.gan.models import Discriminator, Generator
 from chaosgan.gan.sample import sample
-from chaosgan.gan.train import train
+from chaosgan.gan.train import train, update_ema
 
 TINY = {"latent_dim": 8, "g_width": 16, "d_width": 8, "batch_size": 8, "sample_every": 100}
 
@@ -144,6 +144,20 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(
         train(images_data, out, tiny(epochs=3), device="cpu", resume=True, epochs=3)
     assert checkpoint_path(out).read_bytes() == before
     assert load_checkpoint(out)["epoch"] == 1
+
+
+def test_ema_is_a_ramped_moving_average_and_copies_buffers():
+    g, ema = Generator(8, 16), Generator(8, 16)
+    g(torch.randn(4, 8))  # BatchNorm running statistics move
+    before = [p.clone() for p in ema.parameters()]
+    update_ema(ema, g, decay=0.999, step=0)  # ramp: decay (1 + 0) / (10 + 0) = 0.1
+    for e, p, b in zip(ema.parameters(), g.parameters(), before, strict=True):
+        torch.testing.assert_close(e, 0.1 * b + 0.9 * p)
+    assert all(torch.equal(e, b) for e, b in zip(ema.buffers(), g.buffers(), strict=True))
+    before = [p.clone() for p in ema.parameters()]
+    update_ema(ema, g, decay=0.999, step=10**6)  # ramp over: the configured decay
+    for e, p, b in zip(ema.parameters(), g.parameters(), before, strict=True):
+        torch.testing.assert_close(e, 0.999 * b + 0.001 * p)
 
 
 def test_bf16_autocast_trains_and_differs_from_float32(images_data, tmp_path):
