@@ -4,9 +4,11 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from chaosgan import simulate
 from chaosgan.cli import main
+from chaosgan.lyapunov import rosenstein
 from chaosgan.lyapunov.data import (
     RosensteinParams,
     bootstrap_median_ci,
@@ -64,6 +66,19 @@ def test_fast_path_reproduces_nolds_to_1e6(dt):
             fast = rosenstein_batch(series[:, :, c], tau=dt, **kwargs)
             ref = [nm.lyap_r(s, tau=dt, fit="poly", **kwargs) for s in series[:, :, c]]
             np.testing.assert_allclose(fast, ref, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("dt", [0.01, 0.1])
+def test_float32_search_finds_the_float64_neighbours(dt, monkeypatch):
+    """The float32 neighbour search, certified row by row, gives exactly what searching every
+    row in float64 gives (an infinite error bound sends every row to the float64 search)."""
+    x = simulate("lorenz63", n=8, dt=dt, seed=5).trajectories[:, :, 2]  # z: far from 0
+    kwargs = RosensteinParams().in_samples(dt)
+    certified = rosenstein_batch(x, tau=dt, **kwargs)
+    monkeypatch.setattr(
+        rosenstein, "_score_error_bound", lambda c: torch.full(c.shape[:1], np.inf).to(c)
+    )
+    np.testing.assert_array_equal(certified, rosenstein_batch(x, tau=dt, **kwargs))
 
 
 def test_fast_path_handles_ties_and_zero_distances_like_nolds():
