@@ -21,6 +21,11 @@ generated and for real vs an independent real dataset, the floor that sampling n
   percentile. Real data score ~0; predicting no change scores about 15% at dt = 0.1 on Lorenz.
 - ``correlation_dimension``: nolds ``corr_dim`` of the first coordinate (delay embedding) with
   radii fixed from the real data, median over series.
+- ``diversity``: mean RMS distance between two different series of a set (standardised with
+  the real data's statistics), over random pairs. Independent series of an ergodic system score
+  about sqrt(2); a mode-collapsed generator, whose samples are near-copies, scores near 0 (with
+  k equally likely modes, about 1 - 1/k of the real value). The scorecard reports it as a
+  ratio, other / real (1 best).
 - ``discriminative_score``: held-out accuracy of a small 1-D CNN trained to tell the two sets
   apart (it sees the whole time series, so temporal structure counts). 0.5 is indistinguishable.
 """
@@ -162,6 +167,17 @@ def corr_dim_radii(real: np.ndarray) -> np.ndarray:
     """Radii for ``corr_dim``, fixed from the real data: 10 log-spaced in [0.1, 0.5] std."""
     std = real[..., 0].std()
     return np.logspace(np.log10(0.1 * std), np.log10(0.5 * std), 10)
+
+
+def diversity(x: np.ndarray, reference: np.ndarray, n_pairs: int = 2000, seed: int = 0) -> float:
+    """Mean over random pairs ``i != j`` of the RMS distance between series ``x[i]`` and
+    ``x[j]``, each coordinate divided by ``reference``'s std (the real data)."""
+    std = reference.reshape(-1, reference.shape[2]).std(0)
+    rng = np.random.default_rng(seed)
+    i = rng.integers(0, len(x), n_pairs)
+    j = (i + rng.integers(1, len(x), n_pairs)) % len(x)  # never i itself
+    d = (x[i] - x[j]) / std
+    return float(np.sqrt((d * d).mean(axis=(1, 2))).mean())
 
 
 def discriminative_score(

@@ -33,6 +33,7 @@ DESCRIPTIONS = {
     "one_step_error": "distance of x(t+dt) from the flow of x(t) / attractor diameter; 0 best",
     "lyapunov_ratio": "median Rosenstein exponent, other / real, with 95% CI; 1 best",
     "correlation_dimension_ratio": "median corr_dim (nolds), other / real; 1 best",
+    "diversity_ratio": "mean RMS distance between two series, other / real; 1 best, 0 collapse",
     "discriminative_accuracy": "held-out accuracy of a 1-D CNN real vs other; 0.5 best",
 }
 
@@ -87,6 +88,7 @@ def _pair_metrics(
             "p99": float(np.quantile(errors, 0.99)),
         },
         "correlation_dimension_ratio": metrics.correlation_dimension(o, radii) / cd_real,
+        "diversity_ratio": metrics.diversity(o, r, seed=seed) / metrics.diversity(r, r, seed=seed),
         "discriminative_accuracy": metrics.discriminative_score(r, o, seed=seed),
         "_errors": errors,
     }
@@ -117,6 +119,7 @@ def scorecard(
         "autocorrelation_distance",
         "one_step_error",
         "correlation_dimension_ratio",
+        "diversity_ratio",
         "discriminative_accuracy",
     ):
         out[key] = {"generated": gen[key], "floor": floor[key], "description": DESCRIPTIONS[key]}

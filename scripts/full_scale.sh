@@ -16,12 +16,16 @@ SIZE=${SIZE:-}
 OUT=${OUT:-results/full}
 RUNS=${RUNS:-runs/full}
 RECIPES=${RECIPES-study best}
-cg=.venv/bin/chaosgan
-[ -x "$cg" ] || bash scripts/setup.sh
+# CG: how to call chaosgan (default: the project's venv, set up if missing)
+if [ -z "${CG:-}" ]; then
+    [ -x .venv/bin/chaosgan ] || bash scripts/setup.sh
+    CG=.venv/bin/chaosgan
+fi
+cg() { $CG "$@"; }
 mkdir -p "$OUT"
 for seed in 0 1 2; do  # 0: training data, 1: held-out real, 2: the floor's second real dataset
     f="$OUT/lorenz_seed$seed.npz"
-    [ -f "$f" ] || $cg simulate --system lorenz63 --n 1000 --steps 1024 --dt 0.1 --seed "$seed" --out "$f"
+    [ -f "$f" ] || cg simulate --system lorenz63 --n 1000 --steps 1024 --dt 0.1 --seed "$seed" --out "$f"
 done
 size=()
 [ -n "$SIZE" ] && size=(--config "$SIZE")
@@ -32,10 +36,10 @@ for recipe in $RECIPES; do
         *) echo "unknown recipe $recipe (study or best)" >&2; exit 2 ;;
     esac
     start=$SECONDS
-    $cg train "$OUT/lorenz_seed0.npz" --out "$RUNS/$recipe" "${args[@]}" --epochs "$EPOCHS" \
+    cg train "$OUT/lorenz_seed0.npz" --out "$RUNS/$recipe" "${args[@]}" --epochs "$EPOCHS" \
         --device "$DEVICE" --force ${TRAIN_FLAGS:-}
     echo "$recipe: trained in $((SECONDS - start)) s"
-    $cg sample "$RUNS/$recipe" --n 1000 --out "$OUT/$recipe/generated.npz" --seed 0 --force
-    $cg lyapunov report --real "$OUT/lorenz_seed1.npz" --generated "$OUT/$recipe/generated.npz" \
+    cg sample "$RUNS/$recipe" --n 1000 --out "$OUT/$recipe/generated.npz" --seed 0 --force
+    cg lyapunov report --real "$OUT/lorenz_seed1.npz" --generated "$OUT/$recipe/generated.npz" \
         --real2 "$OUT/lorenz_seed2.npz" --out "$OUT/$recipe" --force
 done

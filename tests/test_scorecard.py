@@ -61,6 +61,7 @@ def test_real_vs_real_sits_on_the_floor(score, real2):
     assert m["autocorrelation_distance"] < 0.03
     assert m["one_step_error"]["median"] < 1e-4
     assert 0.9 < m["correlation_dimension_ratio"] < 1.1
+    assert 0.95 < m["diversity_ratio"] < 1.05
     assert 0.35 <= m["discriminative_accuracy"] <= 0.65
 
 
@@ -97,6 +98,17 @@ def test_smoothed_series_are_flagged(score, real2):
     assert m["hellinger_spectrum"] > 0.1
     assert m["one_step_error"]["median"] > 0.01
     assert m["discriminative_accuracy"] > 0.9
+
+
+def test_mode_collapse_is_flagged(score, real2):
+    """Every 'generated' series a near-copy of one of two real series (a collapsed generator):
+    the marginals stay plausible, the diversity ratio does not."""
+    x = real2.trajectories
+    rng = np.random.default_rng(0)
+    collapsed = x[rng.integers(0, 2, len(x))] + rng.normal(size=x.shape) * 0.05 * x.std((0, 1))
+    m = score(collapsed)
+    assert m["diversity_ratio"] < 0.7  # two modes: about 1 - 1/2 of the real diversity
+    assert score(x)["diversity_ratio"] > 0.95
 
 
 def test_lyapunov_ratio_flags_shuffled_series(real, real2):
@@ -145,6 +157,7 @@ def test_report_json_schema_and_identified_flow(tmp_path, capsys):
         "autocorrelation_distance",
         "one_step_error",
         "correlation_dimension_ratio",
+        "diversity_ratio",
         "discriminative_accuracy",
         "lyapunov_ratio",
     }
