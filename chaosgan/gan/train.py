@@ -56,7 +56,8 @@ def build_run(config: TrainConfig, device: torch.device) -> Run:
     """Fresh models (DCGAN initialisation, seeded) and Adam optimisers for ``config``."""
     torch.manual_seed(config.seed)  # weight initialisation only; training uses its own generators
     g = Generator(config.latent_dim, config.g_width).to(device)
-    d = Discriminator(config.d_width).to(device)
+    d = Discriminator(config.d_width, minibatch_std=config.minibatch_std, pack=config.pack)
+    d = d.to(device)
     g.apply(init_weights)
     d.apply(init_weights)
     betas = (config.beta1, config.beta2)
@@ -235,6 +236,8 @@ def train(
     bs = min(cfg.batch_size, n // world)
     if bs < 2:
         raise ChaosganError(f"too few images ({n}) for batches of 2 on {world} process(es)")
+    if cfg.minibatch_std > 1 and bs % cfg.minibatch_std:
+        raise ChaosganError(f"{n} images give batches of {bs}, not a multiple of minibatch_std")
     fixed_z = torch.randn(64, cfg.latent_dim, generator=_seeded(cfg.seed, 7)).to(dev)
     epoch_bar = tqdm(
         range(run.epoch, cfg.epochs),
@@ -270,10 +273,11 @@ def train(
                     x = tricks.add_instance_noise(torch.cat([real, fake_d.float()]), std, gen)
                     with autocast:
                         logits = d_train(x).float()
-                    lr_, lf_ = logits[:bs], logits[bs:]
+                    half = len(logits) // 2
+                    lr_, lf_ = logits[:half], logits[half:]
                     if bce:
-                        t_real = tricks.smoothed_targets(bs, True, cfg.label_smoothing, gen, dev)
-                        t_fake = tricks.smoothed_targets(bs, False, cfg.label_smoothing, gen, dev)
+                        t_real = tricks.smoothed_targets(half, True, cfg.label_smoothing, gen, dev)
+                        t_fake = tricks.smoothed_targets(half, False, cfg.label_smoothing, gen, dev)
                         t_real = tricks.flip_targets(t_real, cfg.label_flip, gen)
                         t_fake = tricks.flip_targets(t_fake, cfg.label_flip, gen)
                         loss_d = d_loss_fn(lr_, lf_, t_real, t_fake)

@@ -29,6 +29,8 @@ rank them differently; chaotic data does not produce such ties.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import torch
 
@@ -45,7 +47,7 @@ def rosenstein_batch(
     fit_offset: int = 0,
     device: str = "cpu",
     series_chunk: int = 32,
-    block_bytes: int = 2 * 2**20,
+    block_bytes: int = 8 * 2**20,
 ) -> np.ndarray:
     """Largest exponent of each row of ``series`` (shape ``(B, n)``), per ``tau`` time units.
 
@@ -79,8 +81,8 @@ def rosenstein_batch(
     idx = torch.arange(ntraj, device=device)[:, None] + lag * torch.arange(emb_dim, device=device)
     # offsets along the series of every coordinate of v_{i+k}, k < trajectory_len
     span = torch.arange(trajectory_len + (emb_dim - 1) * lag, device=device)
-    out = []
-    for start in range(0, b, chunk):
+
+    def one_chunk(start: int) -> torch.Tensor:
         s = x[start : start + chunk]  # (c, n)
         c = s.shape[0]
         nb = _neighbours(s[:, idx], blocks, min_tsep)  # (c, ntraj)
@@ -94,7 +96,21 @@ def rosenstein_batch(
         logs = torch.log(torch.where(nonzero, dist, 1.0))
         counts = nonzero.sum(1)
         div = (logs * nonzero).sum(1) / counts.clamp(min=1)  # (c, L): mean log distance at k
-        out.append(_slopes(div, counts > 0, fit_offset))
+        return _slopes(div, counts > 0, fit_offset)
+
+    starts = range(0, b, chunk)
+    workers = torch.get_num_threads() if x.device.type == "cpu" else 1
+    if workers == 1 or len(starts) == 1:
+        return torch.cat([one_chunk(i) for i in starts]).cpu().numpy() / tau
+    # On the CPU, chunks go to one thread per core, each with single-threaded torch: numpy's
+    # argmin (single-threaded) then runs on every core, and small kernels stop paying for
+    # thread start-up. Results do not depend on the thread count.
+    torch.set_num_threads(1)
+    try:
+        with ThreadPoolExecutor(workers) as pool:
+            out = list(pool.map(one_chunk, starts))
+    finally:
+        torch.set_num_threads(workers)
     return torch.cat(out).cpu().numpy() / tau
 
 
