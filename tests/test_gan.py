@@ -39,6 +39,22 @@ def test_shapes():
     assert d(x).shape == (5,)
 
 
+def test_packed_discriminator_judges_packs_without_mixing_real_and_fake(images_data, tmp_path):
+    d = Discriminator(8, pack=4)
+    assert d.features[0].in_channels == 12  # 4 RGB samples stacked
+    real, fake = torch.randn(8, 3, 32, 32), torch.randn(8, 3, 32, 32)
+    logits = d(torch.cat([real, fake]))
+    assert logits.shape == (4,)  # (8 + 8) / 4 packs
+    d.eval()  # freeze the spectral-norm power iteration: only the inputs change below
+    before = d(torch.cat([real, fake]))
+    after = d(torch.cat([real, fake + 1.0]))
+    assert torch.equal(before[:2], after[:2]) and not torch.equal(before[2:], after[2:])
+    with pytest.raises(ChaosganError, match="pack .* must divide batch_size"):
+        tiny(pack=3)
+    run = train(images_data, tmp_path / "run", tiny(pack=4, epochs=1), device="cpu")
+    assert np.isfinite(run.history["d_loss"]).all() and run.step > 0
+
+
 def test_spectral_norm_on_every_discriminator_layer():
     d = Discriminator(8)
     layers = [m for m in d.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]

@@ -29,9 +29,8 @@ class TrainConfig:
         latent_dim: size of the generator's input noise z.
         g_width: channels of the generator's 4x4 stage (halved at each upsampling).
         d_width: channels of the discriminator's first stage (doubled at each downsampling).
-        minibatch_std: group size of the discriminator's minibatch standard-deviation feature
-            (Karras et al. 2018), which lets it see mode collapse; 0 = off. Must divide
-            batch_size.
+        pack: samples the discriminator judges together (PacGAN, Lin et al. 2018), which lets it
+            see mode collapse; 1 = each alone. Must divide batch_size.
     Optimisation:
         epochs: passes over the data.
         batch_size: images per step (per process under DDP).
@@ -61,7 +60,6 @@ class TrainConfig:
     latent_dim: int = 100
     g_width: int = 256
     d_width: int = 64
-    minibatch_std: int = 0
     pack: int = 1
     epochs: int = 200
     batch_size: int = 64
@@ -105,13 +103,8 @@ class TrainConfig:
             raise ChaosganError("noise std must be >= 0 and ema_decay in [0, 1)")
         if self.lr_g <= 0 or self.lr_d <= 0:
             raise ChaosganError("learning rates must be positive")
-        if self.minibatch_std < 0 or (
-            self.minibatch_std > 1 and self.batch_size % self.minibatch_std
-        ):
-            raise ChaosganError(
-                f"minibatch_std ({self.minibatch_std}) must be 0 or divide batch_size "
-                f"({self.batch_size})"
-            )
+        if self.pack < 1 or self.batch_size % self.pack:
+            raise ChaosganError(f"pack ({self.pack}) must divide batch_size ({self.batch_size})")
         return self
 
     def to_dict(self) -> dict[str, Any]:

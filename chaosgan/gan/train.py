@@ -56,8 +56,7 @@ def build_run(config: TrainConfig, device: torch.device) -> Run:
     """Fresh models (DCGAN initialisation, seeded) and Adam optimisers for ``config``."""
     torch.manual_seed(config.seed)  # weight initialisation only; training uses its own generators
     g = Generator(config.latent_dim, config.g_width).to(device)
-    d = Discriminator(config.d_width, minibatch_std=config.minibatch_std, pack=config.pack)
-    d = d.to(device)
+    d = Discriminator(config.d_width, pack=config.pack).to(device)
     g.apply(init_weights)
     d.apply(init_weights)
     betas = (config.beta1, config.beta2)
@@ -236,8 +235,8 @@ def train(
     bs = min(cfg.batch_size, n // world)
     if bs < 2:
         raise ChaosganError(f"too few images ({n}) for batches of 2 on {world} process(es)")
-    if cfg.minibatch_std > 1 and bs % cfg.minibatch_std:
-        raise ChaosganError(f"{n} images give batches of {bs}, not a multiple of minibatch_std")
+    if bs % cfg.pack:
+        raise ChaosganError(f"{n} images give batches of {bs}, not a multiple of pack {cfg.pack}")
     fixed_z = torch.randn(64, cfg.latent_dim, generator=_seeded(cfg.seed, 7)).to(dev)
     epoch_bar = tqdm(
         range(run.epoch, cfg.epochs),
