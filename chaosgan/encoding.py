@@ -6,6 +6,13 @@ column ``t % 32``). Each coordinate is min-max scaled to [-1, 1] with statistics
 whole dataset (not per image), so amplitudes stay comparable between images and the generator's
 ``tanh`` output maps back to physical units with the same numbers.
 
+The raster order puts time neighbours ``t = 32k + 31`` and ``32k + 32`` at opposite edges of the
+image, where a convolutional generator cannot tie them together: a GAN trained on raster images
+jumps there (one-step error about twice that of predicting no change; ``scripts/gan_ablation.py``
+shows it). :func:`apply_layout` can re-lay the pixels in "snake" (boustrophedon) order, every
+odd row reversed, so that consecutive samples are always neighbouring pixels; the GAN trains in
+that layout when asked (``layout = "snake"``) and its samples are laid back before decoding.
+
 The float round trip is exact up to floating-point rounding. The 8-bit PNG export quantises each
 channel to 256 levels, so a decoded value is off by at most half a level: ``range / 510`` per
 coordinate, where ``range = max - min`` (about 0.2% of the range).
@@ -76,6 +83,26 @@ def decode(images: np.ndarray, norm: Normalisation) -> np.ndarray:
     lo, hi = norm._arrays()
     scaled = np.asarray(images, dtype=np.float64).transpose(0, 2, 3, 1).reshape(n, IMAGE_STEPS, -1)
     return (scaled + 1.0) / 2.0 * (hi - lo) + lo
+
+
+LAYOUTS = ("raster", "snake")
+
+
+def apply_layout(images: np.ndarray, layout: str) -> np.ndarray:
+    """Raster images ``(..., 32, 32)`` -> the same pixels in ``layout`` order, and back: the
+    snake layout (odd rows reversed) is its own inverse, the raster layout the identity.
+    Works on numpy arrays and torch tensors."""
+    if layout == "raster":
+        return images
+    if layout != "snake":
+        raise ChaosganError(f"unknown image layout {layout!r} (valid: {', '.join(LAYOUTS)})")
+    if isinstance(images, np.ndarray):
+        out = images.copy()
+        out[..., 1::2, :] = images[..., 1::2, ::-1]
+    else:  # a torch tensor (no negative strides)
+        out = images.clone()
+        out[..., 1::2, :] = images[..., 1::2, :].flip(-1)
+    return out
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from chaosgan.encoding import Normalisation, decode, encode, load_png, save_png
+from chaosgan.encoding import Normalisation, apply_layout, decode, encode, load_png, save_png
 from chaosgan.errors import ChaosganError
 
 
@@ -47,3 +47,21 @@ def test_wrong_shape_is_rejected():
     norm = Normalisation((0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
     with pytest.raises(ChaosganError, match="1024"):
         encode(np.zeros((1, 1000, 3)), norm)
+
+
+def test_snake_layout_makes_consecutive_samples_neighbouring_pixels():
+    import torch
+
+    time_index = np.arange(1024.0).reshape(1, 1, 32, 32)  # raster: t at row t // 32
+    snake = apply_layout(time_index, "snake")[0, 0]
+    rows, cols = np.argsort(snake.ravel()) // 32, np.argsort(snake.ravel()) % 32
+    steps = np.abs(np.diff(rows)) + np.abs(np.diff(cols))
+    assert np.all(steps == 1)  # every t -> t + 1 is one pixel away (raster: 31 at row ends)
+    raster_cols = np.arange(1024) % 32
+    assert np.abs(np.diff(raster_cols)).max() == 31
+    assert np.array_equal(apply_layout(apply_layout(time_index, "snake"), "snake"), time_index)
+    as_torch = apply_layout(torch.from_numpy(time_index), "snake").numpy()
+    assert np.array_equal(as_torch, apply_layout(time_index, "snake"))
+    assert apply_layout(time_index, "raster") is time_index
+    with pytest.raises(ChaosganError, match="unknown image layout"):
+        apply_layout(time_index, "spiral")

@@ -55,6 +55,17 @@ def test_packed_discriminator_judges_packs_without_mixing_real_and_fake(images_d
     assert np.isfinite(run.history["d_loss"]).all() and run.step > 0
 
 
+def test_snake_layout_trains_and_samples_in_physical_units(images_data, tmp_path):
+    with pytest.raises(ChaosganError, match="layout must be one of"):
+        tiny(layout="spiral")
+    train(images_data, tmp_path / "run", tiny(layout="snake", epochs=1), device="cpu")
+    gen = sample(tmp_path / "run", n=8, device="cpu")
+    assert gen.trajectories.shape == (8, 1024, 3) and np.isfinite(gen.trajectories).all()
+    lo, hi = images_data.normalisation.minimum, images_data.normalisation.maximum
+    assert np.all(gen.trajectories >= np.array(lo) - 1e-9)
+    assert np.all(gen.trajectories <= np.array(hi) + 1e-9)
+
+
 def test_spectral_norm_on_every_discriminator_layer():
     d = Discriminator(8)
     layers = [m for m in d.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]

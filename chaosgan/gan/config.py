@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from chaosgan.encoding import LAYOUTS
 from chaosgan.errors import ChaosganError
 
 if sys.version_info >= (3, 11):
@@ -29,6 +30,9 @@ class TrainConfig:
         latent_dim: size of the generator's input noise z.
         g_width: channels of the generator's 4x4 stage (halved at each upsampling).
         d_width: channels of the discriminator's first stage (doubled at each downsampling).
+        layout: pixel order the GAN sees, ``raster`` (the study's) or ``snake`` (odd rows
+            reversed, so consecutive samples are always neighbouring pixels; see
+            :mod:`chaosgan.encoding`). Samples are laid back to raster before decoding.
         pack: samples the discriminator judges together (PacGAN, Lin et al. 2018), which lets it
             see mode collapse; 1 = each alone. Must divide batch_size.
     Optimisation:
@@ -60,6 +64,7 @@ class TrainConfig:
     latent_dim: int = 100
     g_width: int = 256
     d_width: int = 64
+    layout: str = "raster"
     pack: int = 1
     epochs: int = 200
     batch_size: int = 64
@@ -84,6 +89,8 @@ class TrainConfig:
     def validate(self) -> TrainConfig:
         if self.loss not in ("bce", "hinge"):
             raise ChaosganError(f"loss must be 'bce' or 'hinge', got {self.loss!r}")
+        if self.layout not in LAYOUTS:
+            raise ChaosganError(f"layout must be one of {', '.join(LAYOUTS)}, got {self.layout!r}")
         for name in (
             "latent_dim",
             "g_width",

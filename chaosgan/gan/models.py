@@ -9,7 +9,8 @@ Optionally the discriminator judges packs of ``pack`` samples stacked along the 
 Lin et al. 2018, "PacGAN: the power of two samples in generative adversarial networks"): a pack
 of near-copies is unlike a pack of real series, so mode collapse, invisible to a critic of single
 samples, costs the generator. On Lorenz images a per-sample critic lets every run collapse (the
-samples' spread is 10-30% of the real one), packs of 4 keep 65-85% of it after 20 epochs.
+samples' spread is 10-35% of the real one), packs of 4 keep 63-82% of it after 20 epochs
+(``scripts/gan_ablation.py``).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from chaosgan.dataset import Dataset, make_dataset
-from chaosgan.encoding import Normalisation, decode
+from chaosgan.encoding import Normalisation, apply_layout, decode
 from chaosgan.errors import ChaosganError
 from chaosgan.gan.checkpoint import load_checkpoint
 from chaosgan.gan.config import TrainConfig, apply_overrides
@@ -49,7 +49,7 @@ def sample(
     norm = Normalisation.from_dict(ckpt["normalisation"])
     meta = ckpt["data_meta"]
     return make_dataset(
-        decode(images, norm),
+        decode(apply_layout(images, config.layout), norm),
         kind="generated",
         system=meta.get("system"),
         params=meta.get("params"),

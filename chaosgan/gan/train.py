@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 
 from chaosgan.atomic import write_text_atomic
 from chaosgan.dataset import Dataset
+from chaosgan.encoding import apply_layout
 from chaosgan.errors import ChaosganError
 from chaosgan.gan import losses, tricks
 from chaosgan.gan.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
@@ -230,7 +231,7 @@ def train(
     g_loss_fn = losses.g_loss_bce if bce else losses.g_loss_hinge
     autocast = torch.autocast(dev.type, torch.bfloat16, enabled=cfg.bf16)
 
-    images = torch.from_numpy(data.images).to(dev)
+    images = torch.from_numpy(apply_layout(data.images, cfg.layout)).to(dev)
     n = len(images)
     bs = min(cfg.batch_size, n // world)
     if bs < 2:
@@ -344,7 +345,7 @@ def write_figures(run: Run, data: Dataset, out: Path, fixed_z: torch.Tensor) -> 
     from chaosgan.plots import plot_image_grid, plot_time_series, save_figure
 
     ema = standing_statistics(copy.deepcopy(run.generator_ema), run.config.latent_dim)
-    images = ema(fixed_z).float().cpu().numpy()
+    images = apply_layout(ema(fixed_z).float().cpu().numpy(), run.config.layout)  # raster
     folder = out / "samples"
     folder.mkdir(parents=True, exist_ok=True)
     plot_image_grid(
