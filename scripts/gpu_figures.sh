@@ -10,7 +10,11 @@
 #
 # Logs and reports go to $LOGS (default results/gpu). PY is the Python that has torch with CUDA
 # and the project's dependencies (default python3; the project runs from this checkout via
-# PYTHONPATH, nothing is installed). On the lent machines nolds is missing: carry its wheel.
+# PYTHONPATH, nothing is installed). On the lent machines nolds (and its `future`) are missing:
+# fetch the wheels here with `python3 -m pip download --no-deps --only-binary=:all: -d .whl
+# nolds==0.6.3 future` (pure Python), carry .whl and install them there with
+# `python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl` and
+# `export PYTHONPATH=/tmp/site` before this script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-python3}
