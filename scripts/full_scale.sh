@@ -6,6 +6,7 @@
 #   bash scripts/full_scale.sh                        # GPU: 600 epochs per recipe, default widths
 #   DEVICE=cpu EPOCHS=300 SIZE=scripts/demo_gan.toml bash scripts/full_scale.sh   # CPU, small model
 #   RECIPES=study bash scripts/full_scale.sh          # one recipe only
+#   CONFIGS=my.toml bash scripts/full_scale.sh        # extra config files, applied last
 #
 # Results: $OUT/<recipe>/report.md (scorecard + Lyapunov table), runs in $RUNS/<recipe>/.
 set -euo pipefail
@@ -29,10 +30,12 @@ for seed in 0 1 2; do  # 0: training data, 1: held-out real, 2: the floor's seco
 done
 size=()
 [ -n "$SIZE" ] && size=(--config "$SIZE")
+extra=()
+for f in ${CONFIGS:-}; do extra+=(--config "$f"); done
 for recipe in $RECIPES; do
     case $recipe in
-        study) args=(--preset study "${size[@]}") ;;
-        best) args=("${size[@]}" --config scripts/best_gan.toml) ;;
+        study) args=(--preset study "${size[@]}" "${extra[@]}") ;;
+        best) args=("${size[@]}" --config scripts/best_gan.toml "${extra[@]}") ;;
         *) echo "unknown recipe $recipe (study or best)" >&2; exit 2 ;;
     esac
     start=$SECONDS

@@ -1,0 +1,42 @@
+"""Where do generated series break the dynamics? One-step errors inside image rows against those
+across row ends (t = 32k + 31 -> 32k + 32, opposite edges of a raster image).
+
+For each generated dataset: the median distance of x(t + dt) from the true flow of x(t), as a
+fraction of the real attractor's diameter, over the first 200 series, split by position.
+
+    python scripts/row_end_errors.py --real results/full/lorenz_seed1.npz \\
+        results/full/study/generated.npz results/full/best/generated.npz
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from chaosgan import load_dataset, metrics
+from chaosgan.systems import get_system
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("generated", nargs="+", help="generated datasets (.npz)")
+    ap.add_argument("--real", required=True, help="real dataset: diameter and flow parameters")
+    ap.add_argument("--n", type=int, default=200, help="series used (default 200)")
+    args = ap.parse_args()
+    real = load_dataset(args.real)
+    rhs, params = get_system(real.meta["system"]).rhs, real.meta["params"]
+    diameter = metrics.attractor_diameter(real.trajectories)
+    for path in args.generated:
+        gen = load_dataset(path).trajectories[: args.n]
+        err = metrics.one_step_errors(gen, rhs, params, real.dt, diameter, max_pairs=10**9)
+        err = err.reshape(len(gen), -1)
+        row_end = np.arange(err.shape[1]) % 32 == 31
+        print(
+            f"{path}: median one-step error inside rows {np.median(err[:, ~row_end]):.3f}, "
+            f"at row ends {np.median(err[:, row_end]):.3f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
