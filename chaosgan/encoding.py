@@ -10,8 +10,9 @@ The raster order puts time neighbours ``t = 32k + 31`` and ``32k + 32`` at oppos
 image, where a convolutional generator cannot tie them together: a GAN trained on raster images
 jumps there (one-step error about twice that of predicting no change; ``scripts/gan_ablation.py``
 shows it). :func:`apply_layout` can re-lay the pixels in "snake" (boustrophedon) order, every
-odd row reversed, so that consecutive samples are always neighbouring pixels; the GAN trains in
-that layout when asked (``layout = "snake"``) and its samples are laid back before decoding.
+odd row reversed, or along a Hilbert curve, so that consecutive samples are always neighbouring
+pixels; the GAN trains in that layout when asked (``layout = "snake"``) and its samples are laid
+back to raster before decoding.
 
 The float round trip is exact up to floating-point rounding. The 8-bit PNG export quantises each
 channel to 256 levels, so a decoded value is off by at most half a level: ``range / 510`` per
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -85,24 +87,60 @@ def decode(images: np.ndarray, norm: Normalisation) -> np.ndarray:
     return (scaled + 1.0) / 2.0 * (hi - lo) + lo
 
 
-LAYOUTS = ("raster", "snake")
+LAYOUTS = ("raster", "snake", "hilbert")
 
 
-def apply_layout(images: np.ndarray, layout: str) -> np.ndarray:
-    """Raster images ``(..., 32, 32)`` -> the same pixels in ``layout`` order, and back: the
-    snake layout (odd rows reversed) is its own inverse, the raster layout the identity.
-    Works on numpy arrays and torch tensors."""
+def _hilbert_xy(d: int, side: int) -> tuple[int, int]:
+    """Column and row of step ``d`` along the Hilbert curve filling a ``side`` x ``side`` grid
+    (the iterative d -> (x, y) conversion of Hilbert 1891, as in Warren, *Hacker's Delight*)."""
+    x = y = 0
+    s = 1
+    while s < side:
+        rx = 1 & (d // 2)
+        ry = 1 & (d ^ rx)
+        if ry == 0:  # rotate the quadrant
+            if rx == 1:
+                x, y = s - 1 - x, s - 1 - y
+            x, y = y, x
+        x, y = x + s * rx, y + s * ry
+        d //= 4
+        s *= 2
+    return x, y
+
+
+def layout_order(layout: str) -> np.ndarray:
+    """Flat pixel index (row * 32 + column) of each time step in ``layout``."""
+    t = np.arange(IMAGE_STEPS)
+    row, col = t // IMAGE_SIDE, t % IMAGE_SIDE
+    if layout == "raster":
+        return t
+    if layout == "snake":
+        return row * IMAGE_SIDE + np.where(row % 2 == 1, IMAGE_SIDE - 1 - col, col)
+    if layout == "hilbert":
+        xy = np.array([_hilbert_xy(int(d), IMAGE_SIDE) for d in t])
+        return xy[:, 1] * IMAGE_SIDE + xy[:, 0]
+    raise ChaosganError(f"unknown image layout {layout!r} (valid: {', '.join(LAYOUTS)})")
+
+
+def apply_layout(images: Any, layout: str, inverse: bool = False) -> Any:
+    """Raster images ``(..., 32, 32)`` -> the same pixels in ``layout`` order, or back to raster
+    with ``inverse=True``. Works on numpy arrays and torch tensors; raster is the identity.
+
+    Layouts: ``snake`` reverses every odd row; ``hilbert`` follows the Hilbert curve, so each
+    quadrant, and each quadrant of a quadrant, holds one contiguous stretch of time, matching
+    the generator's 4 -> 8 -> 16 -> 32 upsampling. In both, consecutive samples are always
+    neighbouring pixels.
+    """
+    order = layout_order(layout)
     if layout == "raster":
         return images
-    if layout != "snake":
-        raise ChaosganError(f"unknown image layout {layout!r} (valid: {', '.join(LAYOUTS)})")
-    if isinstance(images, np.ndarray):
-        out = images.copy()
-        out[..., 1::2, :] = images[..., 1::2, ::-1]
-    else:  # a torch tensor (no negative strides)
-        out = images.clone()
-        out[..., 1::2, :] = images[..., 1::2, :].flip(-1)
-    return out
+    index = order if inverse else np.argsort(order)
+    if not isinstance(images, np.ndarray):  # a torch tensor
+        import torch
+
+        index = torch.as_tensor(index, device=images.device)
+    flat = images.reshape(*images.shape[:-2], IMAGE_STEPS)
+    return flat[..., index].reshape(images.shape)
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:

@@ -49,19 +49,29 @@ def test_wrong_shape_is_rejected():
         encode(np.zeros((1, 1000, 3)), norm)
 
 
-def test_snake_layout_makes_consecutive_samples_neighbouring_pixels():
+@pytest.mark.parametrize("layout", ["snake", "hilbert"])
+def test_layouts_make_consecutive_samples_neighbouring_pixels(layout):
     import torch
 
     time_index = np.arange(1024.0).reshape(1, 1, 32, 32)  # raster: t at row t // 32
-    snake = apply_layout(time_index, "snake")[0, 0]
-    rows, cols = np.argsort(snake.ravel()) // 32, np.argsort(snake.ravel()) % 32
-    steps = np.abs(np.diff(rows)) + np.abs(np.diff(cols))
+    laid = apply_layout(time_index, layout)[0, 0]
+    where = np.argsort(laid.ravel())  # flat pixel of each t
+    steps = np.abs(np.diff(where // 32)) + np.abs(np.diff(where % 32))
     assert np.all(steps == 1)  # every t -> t + 1 is one pixel away (raster: 31 at row ends)
-    raster_cols = np.arange(1024) % 32
-    assert np.abs(np.diff(raster_cols)).max() == 31
-    assert np.array_equal(apply_layout(apply_layout(time_index, "snake"), "snake"), time_index)
-    as_torch = apply_layout(torch.from_numpy(time_index), "snake").numpy()
-    assert np.array_equal(as_torch, apply_layout(time_index, "snake"))
+    assert np.abs(np.diff(np.arange(1024) % 32)).max() == 31
+    back = apply_layout(apply_layout(time_index, layout), layout, inverse=True)
+    assert np.array_equal(back, time_index)
+    as_torch = apply_layout(torch.from_numpy(time_index), layout).numpy()
+    assert np.array_equal(as_torch, apply_layout(time_index, layout))
     assert apply_layout(time_index, "raster") is time_index
     with pytest.raises(ChaosganError, match="unknown image layout"):
         apply_layout(time_index, "spiral")
+
+
+def test_hilbert_quadrants_hold_contiguous_stretches_of_time():
+    laid = apply_layout(np.arange(1024).reshape(32, 32), "hilbert")
+    for quadrant in (laid[:16, :16], laid[:16, 16:], laid[16:, :16], laid[16:, 16:]):
+        values = np.sort(quadrant.ravel())
+        assert values[-1] - values[0] == 255  # 256 consecutive steps
+    snake = apply_layout(np.arange(1024).reshape(32, 32), "snake")
+    assert snake[1, 0] == 63 and snake[1, 31] == 32

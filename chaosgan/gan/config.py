@@ -30,9 +30,10 @@ class TrainConfig:
         latent_dim: size of the generator's input noise z.
         g_width: channels of the generator's 4x4 stage (halved at each upsampling).
         d_width: channels of the discriminator's first stage (doubled at each downsampling).
-        layout: pixel order the GAN sees, ``raster`` (the study's) or ``snake`` (odd rows
-            reversed, so consecutive samples are always neighbouring pixels; see
-            :mod:`chaosgan.encoding`). Samples are laid back to raster before decoding.
+        layout: pixel order the GAN sees, ``raster`` (the study's), ``snake`` (odd rows
+            reversed) or ``hilbert`` (along a Hilbert curve); in the last two consecutive
+            samples are always neighbouring pixels (see :mod:`chaosgan.encoding`). Samples are
+            laid back to raster before decoding.
         pack: samples the discriminator judges together (PacGAN, Lin et al. 2018), which lets it
             see mode collapse; 1 = each alone. Must divide batch_size.
     Optimisation:

@@ -49,7 +49,7 @@ def sample(
     norm = Normalisation.from_dict(ckpt["normalisation"])
     meta = ckpt["data_meta"]
     return make_dataset(
-        decode(apply_layout(images, config.layout), norm),
+        decode(apply_layout(images, config.layout, inverse=True), norm),
         kind="generated",
         system=meta.get("system"),
         params=meta.get("params"),

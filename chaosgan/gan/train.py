@@ -345,7 +345,7 @@ def write_figures(run: Run, data: Dataset, out: Path, fixed_z: torch.Tensor) -> 
     from chaosgan.plots import plot_image_grid, plot_time_series, save_figure
 
     ema = standing_statistics(copy.deepcopy(run.generator_ema), run.config.latent_dim)
-    images = apply_layout(ema(fixed_z).float().cpu().numpy(), run.config.layout)  # raster
+    images = apply_layout(ema(fixed_z).float().cpu().numpy(), run.config.layout, inverse=True)
     folder = out / "samples"
     folder.mkdir(parents=True, exist_ok=True)
     plot_image_grid(
