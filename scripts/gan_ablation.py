@@ -9,9 +9,9 @@ Each run trains the small demo model (``scripts/demo_gan.toml``) on 1000 Lorenz-
 - one-step: median one-step error under the true flow, fraction of the attractor diameter
   (real data 0; predicting no change scores about 0.095);
 - at row ends: the same, only for the steps t = 32k + 31 -> 32k + 32, which the raster layout
-  puts at opposite edges of the image.
+  puts at opposite edges of the image (the snake layout at neighbouring edge pixels).
 
-    python scripts/gan_ablation.py                    # 20 epochs, 5 variants x 2 seeds, ~10 min
+    python scripts/gan_ablation.py                    # 20 epochs, 6 variants x 2 seeds, ~12 min
     python scripts/gan_ablation.py --epochs 5 --seeds 0   # a quick look
 """
 
@@ -33,6 +33,7 @@ VARIANTS = {
     "default": ("default", {}),
     "default, pack 4": ("default", {"pack": 4}),
     "default, pack 4, snake": ("default", {"pack": 4, "layout": "snake"}),
+    "default, pack 4, hilbert": ("default", {"pack": 4, "layout": "hilbert"}),
     "study": ("study", {}),
     "study, pack 4, snake": ("study", {"pack": 4, "layout": "snake"}),
 }
