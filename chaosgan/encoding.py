@@ -8,11 +8,11 @@ whole dataset (not per image), so amplitudes stay comparable between images and 
 
 The raster order puts time neighbours ``t = 32k + 31`` and ``32k + 32`` at opposite edges of the
 image, where a convolutional generator cannot tie them together: a GAN trained on raster images
-jumps there (one-step error about twice that of predicting no change; ``scripts/gan_ablation.py``
-shows it). :func:`apply_layout` can re-lay the pixels in "snake" (boustrophedon) order, every
-odd row reversed, or along a Hilbert curve, so that consecutive samples are always neighbouring
-pixels; the GAN trains in that layout when asked (``layout = "snake"``) and its samples are laid
-back to raster before decoding.
+jumps there (one-step error about twice that of predicting no change;
+``scripts/row_end_errors.py`` shows it). :func:`apply_layout` can re-lay the pixels in "snake"
+(boustrophedon) order, every odd row reversed, or along a Hilbert curve, so that consecutive
+samples are always neighbouring pixels; the GAN trains in that layout when asked
+(``layout = "snake"``) and its samples are laid back to raster before decoding.
 
 The float round trip is exact up to floating-point rounding. The 8-bit PNG export quantises each
 channel to 256 levels, so a decoded value is off by at most half a level: ``range / 510`` per

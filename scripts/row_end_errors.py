@@ -11,10 +11,12 @@ fraction of the real attractor's diameter, over the first 200 series, split by p
 from __future__ import annotations
 
 import argparse
+import sys
 
 import numpy as np
 
 from chaosgan import load_dataset, metrics
+from chaosgan.errors import ChaosganError
 from chaosgan.systems import get_system
 
 
@@ -24,7 +26,16 @@ def main() -> None:
     ap.add_argument("--real", required=True, help="real dataset: diameter and flow parameters")
     ap.add_argument("--n", type=int, default=200, help="series used (default 200)")
     args = ap.parse_args()
+    try:
+        report(args)
+    except ChaosganError as exc:
+        sys.exit(f"error: {exc}")
+
+
+def report(args: argparse.Namespace) -> None:
     real = load_dataset(args.real)
+    if not real.meta.get("system") or not real.meta.get("params"):
+        raise ChaosganError(f"{args.real}: the meta names no catalogue system and parameters")
     rhs, params = get_system(real.meta["system"]).rhs, real.meta["params"]
     diameter = metrics.attractor_diameter(real.trajectories)
     for path in args.generated:

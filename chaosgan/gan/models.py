@@ -8,8 +8,8 @@ LeakyReLU. Here every discriminator layer is spectrally normalised and it has no
 Optionally the discriminator judges packs of ``pack`` samples stacked along the channels (PacGAN,
 Lin et al. 2018, "PacGAN: the power of two samples in generative adversarial networks"): a pack
 of near-copies is unlike a pack of real series, so mode collapse, invisible to a critic of single
-samples, costs the generator. On Lorenz images a per-sample critic lets every run collapse (the
-samples' spread is 10-35% of the real one), packs of 4 keep 63-82% of it after 20 epochs
+samples, costs the generator. On Lorenz images a per-sample critic lets every run collapse (after
+20 epochs the samples' spread is 23-31% of the real one), packs of 4 keep 67-77% of it
 (``scripts/gan_ablation.py``).
 """
 

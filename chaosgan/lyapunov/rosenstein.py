@@ -78,16 +78,18 @@ def rosenstein_batch(
         )
         for r0 in range(0, ntraj, row_block)
     ]
-    idx = torch.arange(ntraj, device=device)[:, None] + lag * torch.arange(emb_dim, device=device)
-    # offsets along the series of every coordinate of v_{i+k}, k < trajectory_len
-    span = torch.arange(trajectory_len + (emb_dim - 1) * lag, device=device)
+    points = torch.arange(ntraj, device=device)[:, None]
+    idx = points + lag * torch.arange(emb_dim, device=device)
+    # positions along the series of every coordinate of v_{i+k}, k < trajectory_len
+    own_idx = points + torch.arange(trajectory_len + (emb_dim - 1) * lag, device=device)
 
     def one_chunk(start: int) -> torch.Tensor:
         s = x[start : start + chunk]  # (c, n)
         c = s.shape[0]
         nb = _neighbours(s[:, idx], blocks, min_tsep)  # (c, ntraj)
-        own = s[:, torch.arange(ntraj, device=device)[:, None] + span]  # (c, ntraj, T)
-        partner = torch.gather(s, 1, (nb[:, :, None] + span).reshape(c, -1)).view(own.shape)
+        own = s[:, own_idx]  # (c, ntraj, T)
+        partner_idx = nb[:, :, None] + (own_idx - points)
+        partner = torch.gather(s, 1, partner_idx.reshape(c, -1)).view(own.shape)
         sq = (own - partner) ** 2
         # |v_{i+k} - v_{j+k}|^2 = sum over the embedding's coordinates e of sq[k + e lag]
         dist2 = sum(sq[:, :, e * lag : e * lag + trajectory_len] for e in range(emb_dim))
@@ -141,12 +143,12 @@ def _neighbours(head: torch.Tensor, blocks: list, min_tsep: int) -> torch.Tensor
     bound = _score_error_bound(centred)  # (c,)
     sq64 = (head * head).sum(-1)  # (c, ntraj)
     nb = torch.empty((c, ntraj), dtype=torch.int64, device=head.device)
+    cols = torch.arange(ntraj, device=head.device)
     for r0, r1, window in blocks:
         score = torch.baddbmm(sq32, h32[:, r0:r1], h32_t, alpha=-2.0)  # (c, r1 - r0, ntraj)
         best, gap = _masked_argmin_and_gap(score, window)
         nb[:, r0:r1] = best
         unsure = (gap <= 2 * bound[:, None]).cpu().numpy()
-        cols = torch.arange(ntraj, device=head.device)
         for k in np.flatnonzero(unsure.any(axis=1)):  # series with unsure rows (few)
             rows = torch.as_tensor(r0 + np.flatnonzero(unsure[k]), device=head.device)
             exact = torch.addmm(sq64[k], head[k, rows], head[k].T, alpha=-2.0)  # (rows, ntraj)
