@@ -218,7 +218,7 @@ def cmd_lyapunov_spectrum(args: argparse.Namespace) -> int:
 
 def cmd_lyapunov_estimate(args: argparse.Namespace) -> int:
     from chaosgan.dataset import load
-    from chaosgan.lyapunov.data import estimate_dataset
+    from chaosgan.lyapunov.from_data import estimate_dataset
 
     ds = load(args.data)
     est = estimate_dataset(
@@ -279,7 +279,7 @@ def cmd_lyapunov_report(args: argparse.Namespace) -> int:
 
 
 def add_lyapunov(sub: argparse._SubParsersAction) -> None:
-    from chaosgan.lyapunov.data import BACKENDS, METHODS
+    from chaosgan.lyapunov.from_data import BACKENDS, METHODS
     from chaosgan.systems import SYSTEMS
 
     p = sub.add_parser(
@@ -312,7 +312,7 @@ def add_lyapunov(sub: argparse._SubParsersAction) -> None:
         help="per-coordinate largest exponent of every series in a dataset",
         description=(
             "Largest exponent of each series and coordinate with fixed, calibrated estimator "
-            "parameters (see chaosgan.lyapunov.data); median, mean and bootstrap 95%% CI."
+            "parameters (see chaosgan.lyapunov.from_data); median, mean and bootstrap 95%% CI."
         ),
     )
     e.add_argument("data", help="dataset .npz")

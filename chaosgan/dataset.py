@@ -18,6 +18,7 @@ overwrite an existing file unless ``force=True``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zipfile
 from dataclasses import dataclass, field
@@ -73,6 +74,14 @@ class Dataset:
         names = self.meta.get("coordinates")
         return list(names) if names and len(names) == d else [f"x{i}" for i in range(d)]
 
+    def sha256(self) -> str:
+        """Identity of the data: sha256 of the trajectories (float64, C order, shape included).
+
+        Recorded where one stage depends on another's data (a checkpoint's training set, the
+        training set of generated samples), so that a mismatch can be detected later.
+        """
+        return trajectories_sha256(self.trajectories)
+
     def save(self, path: str | Path, force: bool = False) -> Path:
         """Validate, then write atomically to ``path`` (refusing to overwrite unless ``force``)."""
         validate(self)
@@ -87,6 +96,14 @@ class Dataset:
 
         write_atomic(path, write)
         return path
+
+
+def trajectories_sha256(trajectories: np.ndarray) -> str:
+    """sha256 hex digest of ``(N, T, D)`` trajectories as float64 in C order, shape first."""
+    x = np.ascontiguousarray(trajectories, dtype=np.float64)
+    digest = hashlib.sha256(repr(x.shape).encode())
+    digest.update(x.tobytes())
+    return digest.hexdigest()
 
 
 def make_dataset(

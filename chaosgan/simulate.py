@@ -13,26 +13,12 @@ from collections.abc import Mapping
 import numpy as np
 
 from chaosgan.dataset import Dataset, make_dataset
+from chaosgan.device import resolve_device
 from chaosgan.errors import ChaosganError
 from chaosgan.integrate import DEFAULT_SUBSTEPS, STEPPERS, advance, integrate
 from chaosgan.systems import System, get_system
 
 DEFAULT_BURN_IN = 20.0  # time units
-
-
-def resolve_device(device: str) -> str:
-    """``auto`` -> ``cuda`` when torch sees a GPU, else ``cpu``; anything else is checked."""
-    if device not in ("auto", "cpu", "cuda"):
-        raise ChaosganError(f"unknown device {device!r} (valid: auto, cpu, cuda)")
-    if device == "cpu":
-        return device
-    import torch
-
-    if torch.cuda.is_available():
-        return "cuda"
-    if device == "cuda":
-        raise ChaosganError("--device cuda asked for, but torch sees no CUDA device")
-    return "cpu"
 
 
 def random_initial_states(

@@ -20,7 +20,7 @@ import time
 import numpy as np
 
 from chaosgan import simulate
-from chaosgan.lyapunov.data import RosensteinParams
+from chaosgan.lyapunov.from_data import RosensteinParams
 from chaosgan.lyapunov.rosenstein import rosenstein_batch
 from chaosgan.lyapunov.spectrum import qr_exponents
 from chaosgan.nolds_compat import nolds_measures

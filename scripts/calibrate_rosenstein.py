@@ -4,7 +4,7 @@ For every combination of the parameters below (in time units, converted with eac
 the median largest exponent of each coordinate is computed over 200 series of 1024 samples at
 dt = 0.01 and at dt = 0.1 with the batched fast path; combinations are ranked by the worst
 relative error against the true 0.9056 over the six medians. The defaults in
-``chaosgan.lyapunov.data.RosensteinParams`` are the top of this table.
+``chaosgan.lyapunov.from_data.RosensteinParams`` are the top of this table.
 
     python scripts/calibrate_rosenstein.py          # the small grid around the defaults (~2 min)
     python scripts/calibrate_rosenstein.py --wide   # the wider grid the defaults were chosen from
@@ -19,7 +19,7 @@ import itertools
 import numpy as np
 
 from chaosgan import simulate
-from chaosgan.lyapunov.data import RosensteinParams, estimate_series
+from chaosgan.lyapunov.from_data import RosensteinParams, estimate_series
 
 TRUE = 0.9056
 

@@ -16,9 +16,10 @@ from chaosgan.errors import ChaosganError
 from chaosgan.gan import losses, tricks
 from chaosgan.gan.checkpoint import checkpoint_path, load_checkpoint
 from chaosgan.gan.config import PRESETS, TrainConfig, load_config
+from chaosgan.gan.ema import update_ema
 from chaosgan.gan.models import Discriminator, Generator
 from chaosgan.gan.sample import sample
-from chaosgan.gan.train import train, update_ema
+from chaosgan.gan.train import train
 
 TINY = {"latent_dim": 8, "g_width": 16, "d_width": 8, "batch_size": 8, "sample_every": 100}
 

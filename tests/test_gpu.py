@@ -7,7 +7,7 @@ import torch
 from chaosgan import simulate
 from chaosgan.gan.config import load_config
 from chaosgan.gan.train import train
-from chaosgan.lyapunov.data import RosensteinParams
+from chaosgan.lyapunov.from_data import RosensteinParams
 from chaosgan.lyapunov.rosenstein import rosenstein_batch
 
 pytestmark = [

@@ -9,7 +9,7 @@ import torch
 from chaosgan import simulate
 from chaosgan.cli import main
 from chaosgan.lyapunov import rosenstein
-from chaosgan.lyapunov.data import (
+from chaosgan.lyapunov.from_data import (
     RosensteinParams,
     bootstrap_median_ci,
     estimate_dataset,

@@ -1,7 +1,7 @@
 """Sample a trained generator into the project's dataset format (kind = generated).
 
 Images come from the EMA generator in eval mode, its BatchNorm statistics re-estimated for its
-own weights (:func:`chaosgan.gan.train.standing_statistics`); they are decoded to trajectories in
+own weights (:func:`chaosgan.gan.ema.standing_statistics`); they are decoded to trajectories in
 physical units with the normalisation stored in the checkpoint and saved with the real data's
 system, parameters and dt, so ``chaosgan lyapunov report`` compares them with real data directly.
 """
@@ -13,12 +13,13 @@ from pathlib import Path
 import torch
 
 from chaosgan.dataset import Dataset, make_dataset
+from chaosgan.device import resolve_torch_device
 from chaosgan.encoding import Normalisation, apply_layout, decode
 from chaosgan.errors import ChaosganError
 from chaosgan.gan.checkpoint import load_checkpoint
 from chaosgan.gan.config import TrainConfig, apply_overrides
+from chaosgan.gan.ema import standing_statistics
 from chaosgan.gan.models import Generator
-from chaosgan.gan.train import resolve_torch_device, standing_statistics
 
 
 @torch.no_grad()

@@ -29,13 +29,14 @@ from tqdm.auto import tqdm
 
 from chaosgan.atomic import write_text_atomic
 from chaosgan.dataset import Dataset
+from chaosgan.device import resolve_torch_device
 from chaosgan.encoding import apply_layout
 from chaosgan.errors import ChaosganError
 from chaosgan.gan import losses, tricks
 from chaosgan.gan.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 from chaosgan.gan.config import TrainConfig
+from chaosgan.gan.ema import standing_statistics, update_ema
 from chaosgan.gan.models import Discriminator, Generator, init_weights
-from chaosgan.simulate import resolve_device
 
 
 @dataclass
@@ -78,43 +79,6 @@ def _seeded(seed: int, *keys: int, device: torch.device | str = "cpu") -> torch.
     return torch.Generator(device=device).manual_seed(value)
 
 
-@torch.no_grad()
-def update_ema(ema: nn.Module, model: nn.Module, decay: float, step: int) -> None:
-    """EMA of the weights; the decay ramps up as ``(1 + step) / (10 + step)`` so that early
-    weights do not dominate a short run. Buffers are copied (see :func:`standing_statistics`)."""
-    decay = min(decay, (1.0 + step) / (10.0 + step))
-    # one multi-tensor kernel each instead of one launch per tensor (it matters on the GPU)
-    torch._foreach_lerp_(list(ema.parameters()), list(model.parameters()), 1.0 - decay)
-    torch._foreach_copy_(list(ema.buffers()), list(model.buffers()))
-
-
-@torch.no_grad()
-def standing_statistics(
-    generator: nn.Module, latent_dim: int, seed: int = 0, n_batches: int = 16, batch_size: int = 256
-) -> nn.Module:
-    """Recompute BatchNorm statistics for the (EMA) generator's own weights, then eval mode.
-
-    The running statistics copied from the trained generator belong to *its* weights; averaged
-    weights produce other activation statistics, and normalising them with the wrong ones
-    collapses the samples (in a 60-epoch run: output std 0.01 instead of 0.3). As in BigGAN's
-    "standing statistics" (Brock et al. 2019), the statistics are re-estimated from fresh
-    latents, as a cumulative average, with a seeded generator.
-    """
-    bns = [m for m in generator.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    momenta = [bn.momentum for bn in bns]
-    for bn in bns:
-        bn.reset_running_stats()
-        bn.momentum = None
-    generator.train()
-    gen = torch.Generator().manual_seed(seed)
-    device = next(generator.parameters()).device
-    for _ in range(n_batches):
-        generator(torch.randn(batch_size, latent_dim, generator=gen).to(device))
-    for bn, momentum in zip(bns, momenta, strict=True):
-        bn.momentum = momentum
-    return generator.eval()
-
-
 def _distributed() -> tuple[int, int]:
     """(rank, world size), initialising the process group when launched by torchrun."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -125,14 +89,6 @@ def _distributed() -> tuple[int, int]:
     if not dist.is_initialized():
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
     return dist.get_rank(), world
-
-
-def resolve_torch_device(device: str, rank: int = 0) -> torch.device:
-    """:func:`chaosgan.simulate.resolve_device`, as a torch device (this process's GPU)."""
-    if resolve_device(device) == "cuda":
-        index = int(os.environ.get("LOCAL_RANK", rank)) % torch.cuda.device_count()
-        return torch.device("cuda", index)
-    return torch.device("cpu")
 
 
 def _state(run: Run, data: Dataset) -> dict[str, Any]:

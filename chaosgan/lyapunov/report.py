@@ -30,7 +30,7 @@ import numpy as np  # noqa: E402
 from chaosgan.atomic import write_text_atomic  # noqa: E402
 from chaosgan.dataset import Dataset  # noqa: E402
 from chaosgan.errors import ChaosganError  # noqa: E402
-from chaosgan.lyapunov.data import DatasetEstimate, estimate_dataset  # noqa: E402
+from chaosgan.lyapunov.from_data import DatasetEstimate, estimate_dataset  # noqa: E402
 from chaosgan.lyapunov.spectrum import lyapunov_spectrum  # noqa: E402
 from chaosgan.plots import save_figure  # noqa: E402
 from chaosgan.systems import SYSTEMS  # noqa: E402
