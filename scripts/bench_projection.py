@@ -41,12 +41,10 @@ def main() -> None:
 
     print(f"projection of {args.n} series x 1024 samples: {seconds:.1f} s")
     print(f"  Levenberg-Marquardt steps: {result.iterations}, segments of {result.segment_steps}")
-    print(
-        f"  moved: {result.moved.mean():.2e} diameters (mean), gaps <= {result.max_gap.max():.1e}"
-    )
-    print(
-        f"  distance to the clean orbits: noisy {rms(noisy):.2e}, projected {rms(result.orbits):.2e}"
-    )
+    moved, gap = result.moved.mean(), result.max_gap.max()
+    print(f"  moved: {moved:.2e} diameters (mean), continuity gaps <= {gap:.1e}")
+    before, after = rms(noisy), rms(result.orbits)
+    print(f"  distance to the clean orbits (diameters): noisy {before:.2e}, projected {after:.2e}")
 
 
 if __name__ == "__main__":
