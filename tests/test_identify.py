@@ -125,8 +125,8 @@ def test_identification_beats_the_study_by_orders_of_magnitude(dt, limits):
         assert r["rmse"] <= limit, (method, r["rmse"])
         assert r["bounded"], method
         lyap.append(r["lyapunov"])
-        if dt == 0.01:
-            assert r["lyapunov"] == pytest.approx(0.9056, rel=0.01), method
+        # the identified model's largest exponent, at either sampling step
+        assert r["lyapunov"] == pytest.approx(0.9056, rel=0.02), method
     best = min(result["methods"].values(), key=lambda r: r["rmse"])
     assert best["lyapunov"] == pytest.approx(0.9056, rel=0.01)
 
@@ -204,3 +204,40 @@ def test_identify_layers_have_no_cycle_and_selection_never_sees_the_truth():
     assert not any(reaches(m, m) for m in deps), deps
     for module in ("fit", "jaya", "checks", "observations", "targets", "regressors"):
         assert not reaches(module, "truth"), module
+
+
+def test_derivative_target_identifies_lorenz_at_dt_001():
+    """Finite differences (order 4, and order 2 after Savitzky-Golay smoothing) resolve
+    Lorenz-63 at dt = 0.01; the CLI's --target derivative runs the same path."""
+    x = simulate("lorenz63", n=4, steps=512, dt=0.01, seed=6).trajectories
+    truth = true_coefficients(get_system("lorenz63"), get_system("lorenz63").defaults, LIB)
+    coef, info = fit_coefficients(x, 0.01, STLSQ(), LIB, target="derivative")
+    assert info["target"] == "derivative" and np.abs(coef - truth).max() < 0.02
+    coef2, _ = fit_coefficients(
+        x, 0.01, STLSQ(), LIB, target="derivative", fd_order=2, smooth_window=7
+    )
+    assert np.abs(coef2 - truth).max() < 0.3  # smoothing biases the amplitudes a little
+    with pytest.raises(ChaosganError, match="order must be 2 or 4"):
+        fit_coefficients(x, 0.01, STLSQ(), LIB, target="derivative", fd_order=3)
+
+
+def test_noisy_identification_at_small_size(capsys, tmp_path):
+    """1% observation noise, 6 series at dt = 0.01: the weak-form fits stay close (parameter
+    RMSE below 0.02, bounded models with the right exponent), worse than on clean data; the
+    CLI's --noise gives the same numbers as the library."""
+    ds = simulate("lorenz63", n=6, dt=0.01, seed=0)
+    clean = identify(ds, methods=["galerkin", "stlsq"])
+    noisy = identify(ds, methods=["galerkin", "stlsq"], noise=0.01, seed=2)
+    for method in ("galerkin", "stlsq"):
+        r = noisy["methods"][method]
+        assert r["rmse"] < 0.02 and r["bounded"], (method, r["rmse"])
+        assert r["rmse"] > clean["methods"][method]["rmse"]
+        assert r["lyapunov"] == pytest.approx(0.9056, rel=0.05)
+    path = tmp_path / "l.npz"
+    ds.save(path)
+    argv = ["identify", str(path), "--methods", "galerkin,stlsq", "--noise", "0.01"]
+    assert main([*argv, "--seed", "2", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["noise"] == 0.01
+    for method in ("galerkin", "stlsq"):
+        assert out["methods"][method]["rmse"] == pytest.approx(noisy["methods"][method]["rmse"])
