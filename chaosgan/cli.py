@@ -171,11 +171,14 @@ def add_info(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_lyapunov_spectrum(args: argparse.Namespace) -> int:
-    from chaosgan.lyapunov.spectrum import lyapunov_spectrum
+    from chaosgan.lyapunov.spectrum import default_effort, lyapunov_spectrum
     from chaosgan.systems import get_system
 
     system = get_system(args.system)
     params = system.resolve_params(parse_params(args.param))
+    n_default, t_default = default_effort(system.dim(params))
+    args.n = n_default if args.n is None else args.n
+    args.time = t_default if args.time is None else args.time
     spec = lyapunov_spectrum(
         system,
         params,
@@ -300,8 +303,12 @@ def add_lyapunov(sub: argparse._SubParsersAction) -> None:
     )
     s.add_argument("--system", default="lorenz63", help=f"one of {', '.join(SYSTEMS)}")
     s.add_argument("--param", action="append", metavar="NAME=VALUE", help="override a parameter")
-    s.add_argument("--n", type=int, default=32, help="initial conditions (default 32)")
-    s.add_argument("--time", type=float, default=400.0, help="time units each (default 400)")
+    s.add_argument(
+        "--n", type=int, default=None, help="initial conditions (default 32; 16 above 3 dims)"
+    )
+    s.add_argument(
+        "--time", type=float, default=None, help="time units each (default 400; 100 above 3 dims)"
+    )
     s.add_argument("--step", type=float, default=0.01, help="RK4 step, time units (0.01)")
     s.add_argument("--seed", type=int, default=0, help="seed of the initial conditions")
     s.add_argument("--json", action="store_true", help="print JSON")
