@@ -65,7 +65,10 @@ class TrainConfig:
             catalogue system the data's meta names (labelled as such everywhere: the GAN is then
             told the answer).
         physics_weight: weight of the squared k-step residual (in attractor diameters squared).
-        physics_warmup: fraction of the run over which that weight ramps up linearly from 0.
+        physics_start: fraction of the run trained without it (the critics first learn what the
+            data look like: a generator pushed towards orbits from the start finds the slow
+            spirals near the fixed points, which are orbits too, and collapses onto them).
+        physics_warmup: fraction of the run over which that weight then ramps up linearly.
         physics_steps: k, the steps after which the residual is taken (1: one-step).
         physics_substeps: RK4 steps per sampling step dt in the model's flow (2: within 4e-5
             attractor diameters of the exact flow, median, on Lorenz-63 at dt = 0.1).
@@ -101,6 +104,7 @@ class TrainConfig:
     series_width: int = 32
     physics: str = "off"
     physics_weight: float = 100.0
+    physics_start: float = 0.0
     physics_warmup: float = 0.1
     physics_steps: int = 1
     physics_substeps: int = 2
@@ -139,8 +143,9 @@ class TrainConfig:
             raise ChaosganError("label_smoothing and label_flip must lie in [0, 0.5)")
         if self.noise_start < 0 or self.noise_end < 0 or not 0 <= self.ema_decay < 1:
             raise ChaosganError("noise std must be >= 0 and ema_decay in [0, 1)")
-        if not 0 <= self.physics_warmup <= 1:
-            raise ChaosganError(f"physics_warmup must lie in [0, 1], got {self.physics_warmup}")
+        for name in ("physics_start", "physics_warmup"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ChaosganError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
         if not (self.series_weight >= 0 and self.physics_weight >= 0):  # also rejects NaN
             raise ChaosganError("series_weight and physics_weight must be >= 0")
         if self.lr_g <= 0 or self.lr_d <= 0:

@@ -326,7 +326,7 @@ def train(
             if s_train is not None:
                 loss_g = loss_g + cfg.series_weight * g_loss_fn(logits_s)
             if flow is not None and run.physics is not None:
-                ramp = min(1.0, frac / cfg.physics_warmup) if cfg.physics_warmup > 0 else 1.0
+                ramp = tricks.ramp(frac, cfg.physics_start, cfg.physics_warmup)
                 residual = residual_loss(
                     to_series(fake.float()), flow, run.physics.diameter, cfg.physics_steps
                 )
