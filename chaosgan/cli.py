@@ -241,14 +241,11 @@ def cmd_score(args: argparse.Namespace) -> int:
     from chaosgan.evaluate import load_series, score, training_set_of, write_report
 
     params = parse_params(args.param) or None
-    real = load_series(args.real, dt=args.dt, system=args.system, params=params, kind="real")
-    generated = load_series(args.generated, dt=real.dt, system=args.system, params=params)
-    floor = (
-        load_series(args.floor, dt=real.dt, system=args.system, params=params, kind="real")
-        if args.floor
-        else None
-    )
-    train = training_set_of(generated, args.generated, args.train)
+    given = {"dt": args.dt, "system": args.system, "params": params}
+    real = load_series(args.real, kind="real", **given)
+    generated = load_series(args.generated, **given)
+    floor = load_series(args.floor, kind="real", **given) if args.floor else None
+    train = training_set_of(generated, args.generated, args.train, dt=args.dt)
     card = score(
         real,
         generated,

@@ -11,8 +11,9 @@ Accepted files:
   coordinates.
 
 A bare array carries no sampling step: ``dt`` must be given (for a CSV it is read from the time
-column, and a ``dt`` given too must agree); ``system`` and ``params`` optionally name the system
-(then the floor can be simulated and the one-step error uses the true flow). Files are read
+column, to 12 significant digits, and a ``dt`` given too must agree); ``system`` and ``params``
+optionally name the system (then the floor can be simulated and the one-step error uses the
+true flow). Files are read
 with ``allow_pickle=False``; every problem is one :class:`ChaosganError` line naming the file.
 """
 
@@ -122,7 +123,7 @@ def _read_csv(path: Path) -> tuple[np.ndarray, float, list[str]]:
         raise ChaosganError(f"{path}: each series needs at least 2 samples")
     times = table[:, 1].reshape(n, t)
     steps = np.diff(times, axis=1)
-    dt = float(np.median(steps))
+    dt = float(f"{np.median(steps):.12g}")  # times are text: 0.1 is meant, not 0.1000000000001
     if not np.all(np.isfinite(times)) or dt <= 0 or not np.allclose(steps, dt, rtol=1e-6):
         raise ChaosganError(f"{path}: times must be equally spaced and increasing in each series")
     if not np.allclose(times, times[:1], rtol=0, atol=1e-6 * dt):
@@ -195,15 +196,19 @@ def load_series(
 
 
 def training_set_of(
-    generated: Dataset, generated_path: str | Path, train_path: str | Path | None = None
+    generated: Dataset,
+    generated_path: str | Path,
+    train_path: str | Path | None = None,
+    dt: float | None = None,
 ) -> Dataset | None:
     """The generator's training set: ``train_path`` if given, else the file named by the
     generated data's meta ``training_data`` = ``{"path", "sha256"}`` (a relative path is looked
     up from the working folder, then beside the generated file), verified against its sha256.
     ``None`` when neither names one; a recorded file that is missing or changed is an error.
+    ``dt`` is the sampling step of a bare-array file, as in :func:`load_series`.
     """
     if train_path is not None:
-        return load_series(train_path, dt=generated.dt, kind="real")
+        return load_series(train_path, dt=dt, kind="real")
     recorded = generated.meta.get("training_data")
     if recorded is None:
         return None
@@ -218,7 +223,7 @@ def training_set_of(
             f"{generated_path}: its training data {recorded['path']!r} is not found; "
             "pass --train PATH"
         )
-    train = load_series(found, dt=generated.dt, kind="real")
+    train = load_series(found, dt=dt, kind="real")
     if recorded.get("sha256") and train.sha256() != recorded["sha256"]:
         raise ChaosganError(
             f"{found}: sha256 {train.sha256()[:12]} is not that of the data the generator was "

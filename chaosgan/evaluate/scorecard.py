@@ -158,19 +158,45 @@ def describe(ds: Dataset) -> dict[str, Any]:
     }
 
 
-def _pair_metrics(
-    real: Dataset,
-    other: Dataset,
-    flow: Any,
-    params: Any,
-    diameter: float,
-    radii: np.ndarray,
-    seed: int,
+@dataclass(frozen=True)
+class RealReference:
+    """What every pair's metrics take from the real data, computed once: the flow that judges
+    one-step dynamics, the attractor diameter, the correlation-dimension radii and the real
+    data's correlation dimension."""
+
+    real: Dataset
+    flow: Any
+    flow_params: Any
+    flow_name: str
+    diameter: float
+    radii: np.ndarray
+    correlation_dimension: float
+
+    @classmethod
+    def of(cls, real: Dataset) -> RealReference:
+        flow, params, name = flow_of(real)
+        x = real.trajectories
+        radii = metric_fns.corr_dim_radii(x)
+        return cls(
+            real,
+            flow,
+            params,
+            name,
+            metric_fns.attractor_diameter(x),
+            radii,
+            metric_fns.correlation_dimension(x, radii),
+        )
+
+
+def pair_metrics(
+    ref: RealReference, other: Dataset, seed: int = 0
 ) -> tuple[dict[str, Any], np.ndarray]:
-    """Every array metric of ``other`` against ``real``, and the one-step errors (figures)."""
+    """Every array metric of ``other`` against the real data of ``ref`` (one side of the
+    scorecard: :func:`score` calls it for the generated and for the floor data), and the
+    one-step errors behind the median and p99."""
+    real = ref.real
     r, o = real.trajectories, other.trajectories
-    errors = metric_fns.one_step_errors(o, flow, params, real.dt, diameter)
-    cd_real = metric_fns.correlation_dimension(r, radii)
+    errors = metric_fns.one_step_errors(o, ref.flow, ref.flow_params, real.dt, ref.diameter)
     values = {
         "wasserstein_over_std": metric_fns.wasserstein_over_std(r, o),
         "state_space_divergence": metric_fns.state_space_divergence(r, o),
@@ -180,9 +206,12 @@ def _pair_metrics(
             "median": float(np.median(errors)),
             "p99": float(np.quantile(errors, 0.99)),
         },
-        "correlation_dimension_ratio": metric_fns.correlation_dimension(o, radii) / cd_real,
-        "diversity_ratio": metric_fns.diversity(o, r, seed=seed)
-        / metric_fns.diversity(r, r, seed=seed),
+        "correlation_dimension_ratio": (
+            metric_fns.correlation_dimension(o, ref.radii) / ref.correlation_dimension
+        ),
+        "diversity_ratio": (
+            metric_fns.diversity(o, r, seed=seed) / metric_fns.diversity(r, r, seed=seed)
+        ),
         "discriminative_accuracy": metric_fns.discriminative_score(r, o, seed=seed),
         "state_space_divergence_per_series": metric_fns.per_series_median(
             metric_fns.state_space_divergence_reference, r, o
@@ -301,11 +330,9 @@ def score(
         backend=backend,
         real_estimate=est.real,
     )
-    flow, params, flow_name = flow_of(real)
-    diameter = metric_fns.attractor_diameter(real.trajectories)
-    radii = metric_fns.corr_dim_radii(real.trajectories)
-    gen_values, errors = _pair_metrics(real, generated, flow, params, diameter, radii, seed)
-    floor_values, floor_errors = _pair_metrics(real, floor, flow, params, diameter, radii, seed)
+    ref = RealReference.of(real)
+    gen_values, errors = pair_metrics(ref, generated, seed)
+    floor_values, floor_errors = pair_metrics(ref, floor, seed)
     gen_values["lyapunov_ratio"] = est.ratios()
     floor_values["lyapunov_ratio"] = floor_est.ratios()
     if floor_est.failures()["generated"]:
@@ -318,8 +345,9 @@ def score(
             "floor": floor_values[key],
             "description": DESCRIPTIONS[key],
         }
-    table["one_step_error"]["flow"] = flow_name
-    table["one_step_error"]["baselines"] = metric_fns.trivial_baselines(real.trajectories, diameter)
+    table["one_step_error"]["flow"] = ref.flow_name
+    baselines = metric_fns.trivial_baselines(real.trajectories, ref.diameter)
+    table["one_step_error"]["baselines"] = baselines
     if train is not None:
         inputs["train"] = describe(train)
     memo = _memorisation(real, generated, floor, train, warnings)
