@@ -592,7 +592,7 @@ def add_sample(sub: argparse._SubParsersAction) -> None:
         help="sample a trained generator into a dataset (kind = generated)",
         description=(
             "Generate images with the EMA generator of a run, decode them to trajectories in "
-            "physical units, and write the dataset format, ready for chaosgan lyapunov report."
+            "physical units, and write the dataset format, ready for chaosgan score."
         ),
     )
     p.add_argument("run", help="run folder (or checkpoint file)")

@@ -16,8 +16,8 @@ import sys
 import numpy as np
 
 from chaosgan import load_dataset
-from chaosgan.evaluate import metrics
 from chaosgan.errors import ChaosganError
+from chaosgan.evaluate import metrics
 from chaosgan.systems import get_system
 
 
