@@ -239,7 +239,9 @@ def cmd_lyapunov_estimate(args: argparse.Namespace) -> int:
 def cmd_score(args: argparse.Namespace) -> int:
     """``chaosgan score`` and ``chaosgan lyapunov report``: one handler, one JSON."""
     from chaosgan.evaluate import load_series, score, training_set_of, write_report
+    from chaosgan.evaluate.report import check_report_folder
 
+    check_report_folder(args.out, args.force)
     params = parse_params(args.param) or None
     given = {"dt": args.dt, "system": args.system, "params": params}
     real = load_series(args.real, kind="real", **given)

@@ -142,14 +142,21 @@ def _plot_metrics(data: ScoreData, out: Path) -> list[Path]:
     return paths
 
 
-def write_report(scorecard: Scorecard, out: str | Path, force: bool = False) -> dict[str, Any]:
-    """Write ``report.json``, ``report.md`` and the figures of ``scorecard`` into folder ``out``;
-    returns the JSON written (the scorecard's ``to_dict()`` plus ``figures``)."""
+def check_report_folder(out: str | Path, force: bool) -> Path:
+    """Refuse a folder that holds a report already (unless ``force``) or is a file; call it
+    before a long computation as well as when writing."""
     out = Path(out)
     if (out / "report.json").exists() and not force:
         raise ChaosganError(f"{out}/report.json exists; pass --force to overwrite it")
     if out.exists() and not out.is_dir():
         raise ChaosganError(f"{out} is a file, not a folder")
+    return out
+
+
+def write_report(scorecard: Scorecard, out: str | Path, force: bool = False) -> dict[str, Any]:
+    """Write ``report.json``, ``report.md`` and the figures of ``scorecard`` into folder ``out``;
+    returns the JSON written (the scorecard's ``to_dict()`` plus ``figures``)."""
+    out = check_report_folder(out, force)
     out.mkdir(parents=True, exist_ok=True)
     data = scorecard.data
     figures = [_plot_exponents(data, out / "exponents.png")]
