@@ -212,8 +212,10 @@ def training_set_of(
     recorded = generated.meta.get("training_data")
     if recorded is None:
         return None
-    if not isinstance(recorded, dict) or not isinstance(recorded.get("path"), str):
+    if not isinstance(recorded, dict):
         raise ChaosganError(f"{generated_path}: meta training_data must be {{'path', 'sha256'}}")
+    if not isinstance(recorded.get("path"), str):
+        return None  # trained from data without a file: score() warns that it is missing
     candidates = [Path(recorded["path"])]
     if not candidates[0].is_absolute():
         candidates.append(Path(generated_path).parent / recorded["path"])

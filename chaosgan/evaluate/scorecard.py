@@ -233,7 +233,9 @@ def _memorisation(
     recorded = generated.meta.get("training_data")
     recorded_sha = recorded.get("sha256") if isinstance(recorded, dict) else None
     if train is None:
-        where = f" (its meta names {recorded.get('path')!r})" if recorded_sha else ""
+        where = ""
+        if recorded_sha:
+            where = f" (the generated data's meta names {recorded.get('path') or 'no file'})"
         warnings.append(
             "memorisation_ratio not computed: no training set given" + where + " (--train)"
         )

@@ -31,8 +31,9 @@ from torch import nn
 
 from chaosgan.dataset import Dataset
 from chaosgan.errors import ChaosganError
-from chaosgan.identify.fit import fit_coefficients, true_coefficients
+from chaosgan.identify.fit import fit_coefficients
 from chaosgan.identify.library import PolynomialLibrary, PolynomialModel
+from chaosgan.identify.truth import true_coefficients
 from chaosgan.systems import SYSTEMS
 
 SOURCES = ("identified", "known")
