@@ -219,3 +219,16 @@ def test_state_space_divergence_reference_differs_where_documented(real, real2):
     ours = metrics.state_space_divergence(real.trajectories, half[None])
     ref = metrics.state_space_divergence_reference(x, half)
     assert ref > 2 * ours > 0
+
+
+def test_rosenstein_parameters_are_derived_once_from_the_real_data(lorenz_small):
+    from dataclasses import asdict
+
+    from chaosgan.lyapunov.from_data import derive_rosenstein_params
+
+    other = simulate("lorenz63", n=40, dt=0.1, seed=5, params={"rho": 35.0})
+    card = score(lorenz_small, other, metrics=False, lyapunov_params="auto")
+    derived = derive_rosenstein_params(lorenz_small.trajectories, lorenz_small.dt)
+    used = card.to_dict()["lyapunov"]["estimator_params"]
+    assert used == asdict(derived) == card.data.lyapunov.other.params  # the same for both sides
+    assert used != asdict(derive_rosenstein_params(other.trajectories, other.dt))

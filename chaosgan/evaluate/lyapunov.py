@@ -1,9 +1,9 @@
 """Largest Lyapunov exponents of two datasets compared: medians, CIs and ratios with CIs.
 
-Both datasets go through the *same* estimator with the *same* parameters (a
-:class:`~chaosgan.lyapunov.from_data.RosensteinParams`, default the fixed calibrated ones; pass
-another, e.g. one chosen from the real data, and it is used for both sides). For each coordinate:
-the median exponent of each dataset with its bootstrap 95% CI, and the ratio other / real of the
+Both datasets go through the *same* estimator with the *same* parameters: a
+:class:`~chaosgan.lyapunov.from_data.RosensteinParams` (default: the fixed calibrated ones),
+another one given, or ``"auto"``, derived once from the real data. For each coordinate: the
+median exponent of each dataset with its bootstrap 95% CI, and the ratio other / real of the
 medians with a percentile-bootstrap CI (both datasets resampled independently). Two independent
 real datasets must give a ratio whose CI contains 1. Where the real data's system is in the
 catalogue, the exponent from the equations (QR method) is given as the reference.
@@ -22,6 +22,7 @@ from chaosgan.lyapunov.from_data import (
     DatasetEstimate,
     EckmannParams,
     RosensteinParams,
+    derive_rosenstein_params,
     estimate_dataset,
 )
 from chaosgan.lyapunov.spectrum import lyapunov_spectrum
@@ -105,12 +106,29 @@ class LyapunovComparison:
         }
 
 
+def resolve_params(
+    real: Dataset, method: str, params: RosensteinParams | EckmannParams | str | None
+) -> RosensteinParams | EckmannParams:
+    """The one set of estimator parameters for every dataset of a comparison: the fixed
+    defaults (``None``), the given ones, or (``"auto"``, Rosenstein) derived from the *real*
+    data by :func:`~chaosgan.lyapunov.from_data.derive_rosenstein_params`."""
+    if isinstance(params, str):
+        if params != "auto" or method != "rosenstein":
+            raise ChaosganError(
+                f"params must be 'auto' (Rosenstein only) or explicit, got {params!r}"
+            )
+        return derive_rosenstein_params(real.trajectories, real.dt)
+    if params is None:
+        return RosensteinParams() if method == "rosenstein" else EckmannParams()
+    return params
+
+
 def compare_exponents(
     real: Dataset,
     other: Dataset,
     *,
     method: str = "rosenstein",
-    params: RosensteinParams | EckmannParams | None = None,
+    params: RosensteinParams | EckmannParams | str | None = None,
     backend: str = "auto",
     real_estimate: DatasetEstimate | None = None,
 ) -> LyapunovComparison:
@@ -123,8 +141,7 @@ def compare_exponents(
         raise ChaosganError("the two datasets have different numbers of coordinates")
     if not np.isclose(real.dt, other.dt):
         raise ChaosganError(f"the datasets have different dt ({real.dt} vs {other.dt})")
-    if params is None:
-        params = RosensteinParams() if method == "rosenstein" else EckmannParams()
+    params = resolve_params(real, method, params)
     if real_estimate is None:
         real_estimate = estimate_dataset(real, method, params, backend)
     est_other = estimate_dataset(other, method, params, backend)

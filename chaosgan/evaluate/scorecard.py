@@ -26,7 +26,7 @@ import numpy as np
 from chaosgan.dataset import Dataset
 from chaosgan.errors import ChaosganError
 from chaosgan.evaluate import metrics as metric_fns
-from chaosgan.evaluate.lyapunov import LyapunovComparison, compare_exponents
+from chaosgan.evaluate.lyapunov import LyapunovComparison, compare_exponents, resolve_params
 from chaosgan.evaluate.memorisation import memorisation_ratio
 from chaosgan.lyapunov.from_data import EckmannParams, RosensteinParams
 from chaosgan.systems import SYSTEMS
@@ -285,7 +285,7 @@ def score(
     train: Dataset | None = None,
     metrics: bool = True,
     method: str = "rosenstein",
-    lyapunov_params: RosensteinParams | EckmannParams | None = None,
+    lyapunov_params: RosensteinParams | EckmannParams | str | None = None,
     backend: str = "auto",
     seed: int = 0,
 ) -> Scorecard:
@@ -300,13 +300,15 @@ def score(
             warning when absent).
         metrics: ``False`` compares the Lyapunov exponents only (no floor needed).
         method, lyapunov_params, backend: the exponent estimator, used identically for every
-            dataset (default: Rosenstein with the fixed calibrated parameters).
+            dataset (default: Rosenstein with the fixed calibrated parameters; ``"auto"``:
+            Rosenstein parameters derived once from the real data).
         seed: seed of every randomised metric (pairs, subsamples, the classifier).
     """
     if real.n_series < 2:
         raise ChaosganError(f"real data: {real.n_series} series; the scorecard needs at least 2")
     check_compatible(real, generated, "generated data")
     warnings: list[str] = []
+    lyapunov_params = resolve_params(real, method, lyapunov_params)
     est = compare_exponents(real, generated, method=method, params=lyapunov_params, backend=backend)
     for side, n_failed in est.failures().items():
         if n_failed:
