@@ -239,24 +239,29 @@ def cmd_lyapunov_estimate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_lyapunov_report(args: argparse.Namespace) -> int:
-    from chaosgan.dataset import load
-    from chaosgan.lyapunov.report import write_report
+def cmd_score(args: argparse.Namespace) -> int:
+    """``chaosgan score`` and ``chaosgan lyapunov report``: one handler, one JSON."""
+    from chaosgan.evaluate import load_series, score, training_set_of, write_report
+    from chaosgan.evaluate.report import check_report_folder
 
-    real, generated = load(args.real), load(args.generated)
-    real2 = load(args.real2) if args.real2 else None
-    result = write_report(
+    check_report_folder(args.out, args.force)
+    params = parse_params(args.param) or None
+    given = {"dt": args.dt, "system": args.system, "params": params}
+    real = load_series(args.real, kind="real", **given)
+    generated = load_series(args.generated, **given)
+    floor = load_series(args.floor, kind="real", **given) if args.floor else None
+    train = training_set_of(generated, args.generated, args.train, dt=args.dt)
+    card = score(
         real,
         generated,
-        args.out,
-        args.real,
-        args.generated,
-        args.method,
-        args.backend,
-        args.force,
+        floor=floor,
+        train=train,
         metrics=not args.no_metrics,
-        real2=real2,
+        method=args.method,
+        backend=args.backend,
+        seed=args.seed,
     )
+    result = write_report(card, args.out, force=args.force)
     if args.json:
         print_json(result)
         return 0
@@ -264,21 +269,75 @@ def cmd_lyapunov_report(args: argparse.Namespace) -> int:
     for name, m in result.get("metrics", {}).items():
         if name == "lyapunov_ratio":
             continue
-        gen, floor = m["generated"], m["floor"]
+        gen, floor_value = m["generated"], m["floor"]
         if isinstance(gen, dict):
-            gen, floor = gen["median"], floor["median"]
+            gen, floor_value = gen["median"], floor_value["median"]
         if isinstance(gen, list):
-            gen, floor = max(gen), max(floor)
-        print(f"  {name:28s} generated {gen:9.4f}   floor {floor:9.4f}")
-    for name, c in result["coordinates"].items():
+            gen, floor_value = max(gen), max(floor_value)
+        print(f"  {name:34s} generated {gen:9.4f}   floor {floor_value:9.4f}")
+    ly = result["lyapunov"]
+    for name, c in ly["coordinates"].items():
         q = c["ratio"]
         print(
             f"  {name}: real {c['real']['median']:.4f}, generated {c['generated']['median']:.4f}"
             f", ratio {q['value']:.3f} [{q['ci95'][0]:.3f}, {q['ci95'][1]:.3f}]"
         )
-    if "reference_exponent" in result:
-        print(f"  from the equations: {result['reference_exponent']:.4f}")
+    if "reference_exponent" in ly:
+        print(f"  from the equations: {ly['reference_exponent']:.4f}")
+    for warning in result["warnings"]:
+        print(f"  warning: {warning}")
     return 0
+
+
+def add_score_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``chaosgan score``, shared by ``chaosgan lyapunov report``."""
+    from chaosgan.lyapunov.from_data import BACKENDS, METHODS
+    from chaosgan.systems import SYSTEMS
+
+    p.add_argument("--real", required=True, help="held-out real data (.npz, .npy or .csv)")
+    p.add_argument("--generated", required=True, help="the series to judge (.npz, .npy, .csv)")
+    p.add_argument(
+        "--floor",
+        "--real2",
+        dest="floor",
+        default=None,
+        help="independent real data for the floor (default: simulated with another seed)",
+    )
+    p.add_argument(
+        "--train",
+        default=None,
+        help="the generator's training data, for memorisation_ratio "
+        "(default: the file the generated data's meta names)",
+    )
+    p.add_argument("--out", required=True, help="report folder")
+    p.add_argument("--dt", type=float, default=None, help="sampling step of bare arrays (time)")
+    p.add_argument("--system", default=None, help=f"system of bare arrays: {', '.join(SYSTEMS)}")
+    p.add_argument("--param", action="append", metavar="NAME=VALUE", help="with --system")
+    p.add_argument("--method", default="rosenstein", choices=METHODS, help="exponent estimator")
+    p.add_argument("--backend", default="auto", choices=BACKENDS)
+    p.add_argument("--seed", type=int, default=0, help="seed of the randomised metrics")
+    p.add_argument(
+        "--no-metrics", action="store_true", help="exponents only, without the fidelity scorecard"
+    )
+    p.add_argument("--force", action="store_true", help="overwrite an existing report")
+    p.add_argument("--json", action="store_true", help="print report.json to stdout")
+    p.set_defaults(handler=cmd_score)
+
+
+SCORE_DESCRIPTION = (
+    "Judge a generator's series against held-out real data: every fidelity metric beside its "
+    "real-vs-real floor, Lyapunov exponent ratios with CIs, and the memorisation ratio against "
+    "the training data. Inputs: chaosgan .npz, or a plain (N, T, D) array in .npy / .npz, or a "
+    "long-format .csv (series,time,coordinates...) with --dt (and optionally --system). Writes "
+    "report.json (schema chaosgan-scorecard/1), report.md and figures into --out."
+)
+
+
+def add_score(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "score", help="fidelity scorecard of any generator's series", description=SCORE_DESCRIPTION
+    )
+    add_score_arguments(p)
 
 
 def add_lyapunov(sub: argparse._SubParsersAction) -> None:
@@ -336,28 +395,10 @@ def add_lyapunov(sub: argparse._SubParsersAction) -> None:
 
     r = lsub.add_parser(
         "report",
-        help="side-by-side report of a real and a generated dataset",
-        description=(
-            "Compare two datasets with the same estimator: medians, CIs and generated/real "
-            "ratios per coordinate, the equation-based reference, and figures."
-        ),
+        help="the study's name for chaosgan score (same code, same report)",
+        description=SCORE_DESCRIPTION,
     )
-    r.add_argument("--real", required=True, help="real dataset .npz")
-    r.add_argument("--generated", required=True, help="generated (or second real) dataset .npz")
-    r.add_argument("--out", required=True, help="report folder")
-    r.add_argument("--method", default="rosenstein", choices=METHODS)
-    r.add_argument("--backend", default="auto", choices=BACKENDS)
-    r.add_argument(
-        "--real2",
-        default=None,
-        help="independent real dataset for the floor (default: simulated, new seed)",
-    )
-    r.add_argument(
-        "--no-metrics", action="store_true", help="exponents only, without the fidelity scorecard"
-    )
-    r.add_argument("--force", action="store_true", help="overwrite an existing report")
-    r.add_argument("--json", action="store_true", help="print report.json to stdout too")
-    r.set_defaults(handler=cmd_lyapunov_report)
+    add_score_arguments(r)
 
 
 def cmd_identify(args: argparse.Namespace) -> int:
@@ -571,7 +612,7 @@ def add_sample(sub: argparse._SubParsersAction) -> None:
         help="sample a trained generator into a dataset (kind = generated)",
         description=(
             "Generate images with the EMA generator of a run, decode them to trajectories in "
-            "physical units, and write the dataset format, ready for chaosgan lyapunov report."
+            "physical units, and write the dataset format, ready for chaosgan score."
         ),
     )
     p.add_argument("run", help="run folder (or checkpoint file)")
@@ -597,6 +638,7 @@ SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     add_simulate,
     add_info,
     add_lyapunov,
+    add_score,
     add_identify,
     add_train,
     add_sample,
