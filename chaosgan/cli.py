@@ -1,20 +1,32 @@
 """The ``chaosgan`` command line: parse, call the library, print. No science lives here.
 
-Every subcommand prints a human summary, or one JSON object with ``--json``. Problems with the
-input (a :class:`~chaosgan.errors.ChaosganError`) are printed as one line, ``error: ...``, with
-exit status 2 and no traceback.
+Every subcommand prints a human summary, or one strict-JSON object with ``--json`` (non-finite
+numbers as null, see :mod:`chaosgan.jsonio`). Problems with the input (a
+:class:`~chaosgan.errors.ChaosganError`, or an argument that :mod:`chaosgan.argtypes` rejects at
+parse time) are printed as one line, ``error: ...``, with exit status 2 and no traceback.
+Commands that allocate by user-given sizes estimate their memory first (``--max-memory``).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import math
 import sys
 import time
 from collections.abc import Callable, Sequence
 
 from chaosgan import __version__
+from chaosgan.argtypes import (
+    SEED,
+    OneLineParser,
+    choice_list,
+    finite_float,
+    int_range,
+    memory_size,
+    path_arg,
+)
 from chaosgan.errors import ChaosganError
+from chaosgan.resources import MAX_INTEGRATION_STEPS
 
 
 def parse_params(items: Sequence[str] | None) -> dict[str, float]:
@@ -28,6 +40,8 @@ def parse_params(items: Sequence[str] | None) -> dict[str, float]:
             params[key.strip()] = float(value)
         except ValueError:
             raise ChaosganError(f"--param {key}: {value!r} is not a number") from None
+        if not math.isfinite(params[key.strip()]):
+            raise ChaosganError(f"--param {key}: {value!r} is not a finite number")
     return params
 
 
@@ -37,14 +51,22 @@ def show_progress() -> bool:
 
 
 def print_json(obj: object) -> None:
-    print(json.dumps(obj, indent=2, sort_keys=False))
+    from chaosgan.jsonio import dumps
+
+    print(dumps(obj))
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from chaosgan.atomic import check_writable
+    from pathlib import Path
+
+    from chaosgan.atomic import StagedFolder, check_folder_writable, check_writable
     from chaosgan.simulate import simulate
 
     check_writable(args.out, args.force)
+    if args.plots is not None:
+        check_folder_writable(args.plots, args.force)
+        if Path(args.plots).resolve() == Path(args.out).resolve():
+            raise ChaosganError("--plots must be a folder other than --out")
     start = time.perf_counter()
     ds = simulate(
         system=args.system,
@@ -58,14 +80,24 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         substeps=args.substeps,
         device=args.device,
         progress=show_progress(),
+        max_memory=args.max_memory,
     )
-    ds.save(args.out, force=args.force)
     seconds = time.perf_counter() - start
     plots = []
-    if args.plots:
+    stage = None
+    if args.plots:  # staged first, published after the dataset: all of it or none of it
         from chaosgan.plots import preview
 
-        plots = [str(p) for p in preview(ds, args.plots)]
+        stage = StagedFolder(args.plots)
+        try:
+            names = [p.name for p in preview(ds, stage.path)]
+            ds.save(args.out, force=args.force)
+            stage.publish()
+        finally:
+            stage.discard()
+        plots = [str(Path(args.plots) / name) for name in names]
+    else:
+        ds.save(args.out, force=args.force)
     summary = {
         "out": str(args.out),
         "system": ds.meta["system"],
@@ -97,7 +129,18 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_max_memory(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--max-memory",
+        type=memory_size,
+        default=None,
+        metavar="SIZE",
+        help="refuse to start if the estimate exceeds SIZE, e.g. 4G (default: memory available)",
+    )
+
+
 def add_simulate(sub: argparse._SubParsersAction) -> None:
+    from chaosgan.dataset import DT_RANGE, MAX_BURN_IN, MAX_SUBSTEPS
     from chaosgan.integrate import STEPPERS
     from chaosgan.simulate import DEFAULT_BURN_IN
     from chaosgan.systems import SYSTEMS
@@ -111,29 +154,42 @@ def add_simulate(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("--system", default="lorenz63", help=f"one of {', '.join(SYSTEMS)}")
-    p.add_argument("--n", type=int, default=1000, help="number of trajectories (default 1000)")
-    p.add_argument("--steps", type=int, default=1024, help="samples per trajectory (default 1024)")
     p.add_argument(
-        "--dt", type=float, default=None, help="sampling step, time units (default: per system)"
+        "--n", type=int_range(1), default=1000, help="number of trajectories (default 1000)"
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of the initial conditions")
+    p.add_argument(
+        "--steps", type=int_range(2), default=1024, help="samples per trajectory (default 1024)"
+    )
+    p.add_argument(
+        "--dt",
+        type=finite_float(*DT_RANGE),
+        default=None,
+        help="sampling step, time units (default: per system)",
+    )
+    p.add_argument("--seed", type=SEED, default=0, help="seed of the initial conditions")
     p.add_argument(
         "--param", action="append", metavar="NAME=VALUE", help="override a parameter (repeatable)"
     )
     p.add_argument(
         "--burn-in",
-        type=float,
+        type=finite_float(0.0, MAX_BURN_IN),
         default=DEFAULT_BURN_IN,
         help=f"time units discarded before the first sample (default {DEFAULT_BURN_IN:g})",
     )
     p.add_argument("--method", default="rk4", choices=list(STEPPERS), help="fixed-step integrator")
     p.add_argument(
-        "--substeps", type=int, default=None, help="steps per sample (default 10 rk4, 4 dop853)"
+        "--substeps",
+        type=int_range(1, MAX_SUBSTEPS),
+        default=None,
+        help="steps per sample (default 10 rk4, 4 dop853)",
     )
     p.add_argument("--device", default="cpu", help="cpu (numpy), cuda (torch) or auto")
-    p.add_argument("--out", required=True, help="output .npz path")
-    p.add_argument("--plots", default=None, metavar="DIR", help="write preview PNGs into DIR")
-    p.add_argument("--force", action="store_true", help="overwrite an existing output")
+    p.add_argument("--out", type=path_arg, required=True, help="output .npz path")
+    p.add_argument(
+        "--plots", type=path_arg, default=None, metavar="DIR", help="write preview PNGs into DIR"
+    )
+    add_max_memory(p)
+    p.add_argument("--force", action="store_true", help="overwrite existing outputs")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     p.set_defaults(handler=cmd_simulate)
 
@@ -172,10 +228,21 @@ def add_info(sub: argparse._SubParsersAction) -> None:
 
 def cmd_lyapunov_spectrum(args: argparse.Namespace) -> int:
     from chaosgan.lyapunov.spectrum import lyapunov_spectrum
+    from chaosgan.resources import check_memory
     from chaosgan.systems import get_system
 
     system = get_system(args.system)
     params = system.resolve_params(parse_params(args.param))
+    if args.step >= args.time:
+        raise ChaosganError(f"--step {args.step:g} must be shorter than --time {args.time:g}")
+    if args.time / args.step > MAX_INTEGRATION_STEPS:
+        raise ChaosganError(
+            f"--time / --step = {args.time / args.step:.3g} RK4 steps, more than "
+            f"{MAX_INTEGRATION_STEPS:.0e}; use a longer --step or a shorter --time"
+        )
+    d = system.dim(params)
+    # per trajectory: state, tangent vectors and their RK4 stages (about 12 copies of D x (D+1))
+    check_memory(args.n * 12 * d * (d + 1) * 8, f"{args.n} trajectories", args.max_memory)
     spec = lyapunov_spectrum(
         system,
         params,
@@ -300,10 +367,21 @@ def add_lyapunov(sub: argparse._SubParsersAction) -> None:
     )
     s.add_argument("--system", default="lorenz63", help=f"one of {', '.join(SYSTEMS)}")
     s.add_argument("--param", action="append", metavar="NAME=VALUE", help="override a parameter")
-    s.add_argument("--n", type=int, default=32, help="initial conditions (default 32)")
-    s.add_argument("--time", type=float, default=400.0, help="time units each (default 400)")
-    s.add_argument("--step", type=float, default=0.01, help="RK4 step, time units (0.01)")
-    s.add_argument("--seed", type=int, default=0, help="seed of the initial conditions")
+    s.add_argument("--n", type=int_range(1), default=32, help="initial conditions (default 32)")
+    s.add_argument(
+        "--time",
+        type=finite_float(0.0, 1e6, lo_open=True),
+        default=400.0,
+        help="time units each (default 400)",
+    )
+    s.add_argument(
+        "--step",
+        type=finite_float(0.0, 1.0, lo_open=True),
+        default=0.01,
+        help="RK4 step, time units (0.01)",
+    )
+    s.add_argument("--seed", type=SEED, default=0, help="seed of the initial conditions")
+    add_max_memory(s)
     s.add_argument("--json", action="store_true", help="print JSON")
     s.set_defaults(handler=cmd_lyapunov_spectrum)
 
@@ -312,7 +390,7 @@ def add_lyapunov(sub: argparse._SubParsersAction) -> None:
         help="per-coordinate largest exponent of every series in a dataset",
         description=(
             "Largest exponent of each series and coordinate with fixed, calibrated estimator "
-            "parameters (see chaosgan.lyapunov.from_data); median, mean and bootstrap 95%% CI."
+            "parameters (see chaosgan.lyapunov.from_data); median, mean and bootstrap 95% CI."
         ),
     )
     e.add_argument("data", help="dataset .npz")
@@ -323,7 +401,9 @@ def add_lyapunov(sub: argparse._SubParsersAction) -> None:
         choices=BACKENDS,
         help="fast (batched torch), nolds (reference), auto (default)",
     )
-    e.add_argument("--jobs", type=int, default=None, help="processes for nolds (default: cores)")
+    e.add_argument(
+        "--jobs", type=int_range(1, 1024), default=None, help="processes for nolds (default: cores)"
+    )
     e.add_argument("--json", action="store_true", help="print JSON")
     e.set_defaults(handler=cmd_lyapunov_estimate)
 
@@ -358,10 +438,9 @@ def cmd_identify(args: argparse.Namespace) -> int:
     from chaosgan.identify import identify
 
     ds = load(args.data)
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     result = identify(
         ds,
-        methods=methods,
+        methods=args.methods,
         target=args.target,
         noise=args.noise,
         degree=args.degree,
@@ -411,7 +490,8 @@ def add_identify(sub: argparse._SubParsersAction) -> None:
     p.add_argument("data", help="dataset .npz")
     p.add_argument(
         "--methods",
-        default=",".join(METHODS),
+        type=choice_list(METHODS),
+        default=list(METHODS),
         help=f"comma-separated, from {', '.join(METHODS)} (default: all)",
     )
     p.add_argument(
@@ -422,14 +502,19 @@ def add_identify(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--noise",
-        type=float,
+        type=finite_float(0.0, 100.0),
         default=0.0,
         help="add Gaussian noise of this fraction of each coordinate's std first",
     )
-    p.add_argument("--degree", type=int, default=2, help="polynomial library degree (default 2)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the noise and of Jaya")
     p.add_argument(
-        "--max-series", type=int, default=64, help="fit on the first N series (default 64; 0 = all)"
+        "--degree", type=int_range(1, 5), default=2, help="polynomial library degree (default 2)"
+    )
+    p.add_argument("--seed", type=SEED, default=0, help="seed of the noise and of Jaya")
+    p.add_argument(
+        "--max-series",
+        type=int_range(0),
+        default=64,
+        help="fit on the first N series (default 64; 0 = all)",
     )
     p.add_argument("--json", action="store_true", help="print JSON instead of the table")
     p.set_defaults(handler=cmd_identify)
@@ -494,7 +579,7 @@ def add_train(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("data", help="dataset .npz (with images)")
-    p.add_argument("--out", required=True, help="run folder, e.g. runs/NAME")
+    p.add_argument("--out", type=path_arg, required=True, help="run folder, e.g. runs/NAME")
     p.add_argument(
         "--preset",
         default="default",
@@ -507,9 +592,16 @@ def add_train(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="TOML file of config overrides (repeatable: later files win)",
     )
-    p.add_argument("--epochs", type=int, default=None, help="total epochs (also when resuming)")
-    p.add_argument("--seed", type=int, default=None, help="seed (default 0)")
-    p.add_argument("--batch-size", type=int, default=None, help="images per step (default 64)")
+    p.add_argument(
+        "--epochs",
+        type=int_range(1, 10**7),
+        default=None,
+        help="total epochs (also when resuming)",
+    )
+    p.add_argument("--seed", type=SEED, default=None, help="seed (default 0)")
+    p.add_argument(
+        "--batch-size", type=int_range(1, 65536), default=None, help="images per step (default 64)"
+    )
     p.add_argument("--loss", default=None, choices=["bce", "hinge"], help="GAN loss (default bce)")
     p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast (fastest on CUDA)")
@@ -525,8 +617,11 @@ def add_train(sub: argparse._SubParsersAction) -> None:
 def cmd_sample(args: argparse.Namespace) -> int:
     from chaosgan.atomic import check_writable
     from chaosgan.gan.sample import sample
+    from chaosgan.resources import check_memory
 
     check_writable(args.out, args.force)
+    # per series: float32 image, float64 trajectory and its copies, the re-encoded image
+    check_memory(args.n * 3 * 1024 * 40, f"sampling {args.n} series", args.max_memory)
     ds = sample(args.run, n=args.n, seed=args.seed, device=args.device)
     ds.save(args.out, force=args.force)
     summary = {
@@ -557,9 +652,10 @@ def add_sample(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("run", help="run folder (or checkpoint file)")
-    p.add_argument("--n", type=int, default=1000, help="series to generate (default 1000)")
-    p.add_argument("--out", required=True, help="output .npz")
-    p.add_argument("--seed", type=int, default=0, help="seed of the latents")
+    p.add_argument("--n", type=int_range(1), default=1000, help="series to generate (default 1000)")
+    p.add_argument("--out", type=path_arg, required=True, help="output .npz")
+    p.add_argument("--seed", type=SEED, default=0, help="seed of the latents")
+    add_max_memory(p)
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--force", action="store_true", help="overwrite an existing output")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
@@ -577,7 +673,7 @@ SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="chaosgan",
         description=(
             "Generate and judge data from chaotic dynamical systems: simulate, identify the "

@@ -15,6 +15,7 @@ import re
 
 from chaosgan.errors import ChaosganError
 
+MAX_INTEGRATION_STEPS = 10**9  # per trajectory: beyond this a run would take days, not a typo
 _UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
 
