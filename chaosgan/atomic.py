@@ -76,15 +76,19 @@ def check_folder_writable(path: str | Path, force: bool, marker: str | None = No
 
 
 def _check_parent(path: Path) -> None:
-    """The nearest existing ancestor must be a writable folder (its missing children are made
-    later, when the output is written)."""
+    """The nearest existing ancestor must be a folder that takes a new file (checked by creating
+    and removing one; its missing children are made later, when the output is written)."""
     parent = path.absolute().parent
     while not parent.exists():
         parent = parent.parent
     if not parent.is_dir():
         raise ChaosganError(f"cannot write {path}: {parent} is not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ChaosganError(f"cannot write {path}: {parent} is not writable")
+    try:  # os.access says yes to root on read-only mounts and /proc: try it
+        fd, probe = tempfile.mkstemp(prefix=".chaosgan-probe.", dir=parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ChaosganError(f"cannot write {path}: {parent}: {exc.strerror or exc}") from None
 
 
 @contextmanager

@@ -165,7 +165,11 @@ def validate_checkpoint(ckpt: Any, source: str = "checkpoint") -> dict[str, Any]
             problem = check(ckpt[key])
             if problem:
                 raise ChaosganError(f"{source}: checkpoint {key} {problem}")
-    apply_overrides(TrainConfig(), ckpt["config"], f"{source}: checkpoint config").validate()
+    config = apply_overrides(TrainConfig(), ckpt["config"], f"{source}: checkpoint config")
+    try:
+        config.validate()
+    except ChaosganError as exc:
+        raise ChaosganError(f"{source}: checkpoint config: {exc}") from None
     n = len(ckpt["history"]["d_loss"])
     if len(ckpt["history"]["g_loss"]) != n or n != ckpt["epoch"]:
         raise ChaosganError(
