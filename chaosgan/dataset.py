@@ -37,6 +37,7 @@ from chaosgan import __version__
 from chaosgan.atomic import check_writable, write_atomic
 from chaosgan.encoding import Normalisation, can_encode, encode
 from chaosgan.errors import ChaosganError
+from chaosgan.jsonio import dumps, nonfinite
 from chaosgan.resources import check_memory, format_size
 from chaosgan.systems import SYSTEMS
 
@@ -94,7 +95,7 @@ class Dataset:
         """Validate, then write atomically to ``path`` (refusing to overwrite unless ``force``)."""
         validate(self)
         path = check_writable(path, force)
-        arrays = {"trajectories": self.trajectories, "meta": np.array(json.dumps(self.meta))}
+        arrays = {"trajectories": self.trajectories, "meta": np.array(dumps(self.meta, None))}
         if self.images is not None:
             arrays["images"] = self.images
 
@@ -401,6 +402,10 @@ def load(path: str | Path) -> Dataset:
         raise ChaosganError(f"{path}: meta is not valid JSON ({exc})") from None
     ds = Dataset(trajectories=trajectories, meta=meta, images=images)
     validate(ds, source=str(path))
+    bad = nonfinite(meta)  # NaN / Infinity: accepted by Python's reader, but not JSON
+    if bad:
+        where, what = next(iter(bad.items()))
+        raise ChaosganError(f"{path}: meta {where.lstrip('/')} is {what.split()[0]}, not JSON")
     return ds
 
 

@@ -60,6 +60,13 @@ def strict(obj: Any) -> Any:
     return clean
 
 
+def nonfinite(obj: Any) -> dict[str, str]:
+    """JSON-pointer paths of the non-finite floats in ``obj``, with what each is."""
+    nulls: dict[str, str] = {}
+    _clean(obj, "", nulls)
+    return nulls
+
+
 def dumps(obj: Any, indent: int | None = 2) -> str:
     """Strict JSON text of ``obj`` (see :func:`strict`); never emits NaN or Infinity."""
     return json.dumps(strict(obj), indent=indent, allow_nan=False)
