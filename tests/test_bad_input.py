@@ -597,7 +597,9 @@ def test_help_texts_have_no_doubled_percent(capsys):
 
 
 # --- a few as real processes: nothing else reaches stderr (warnings included) ----------------
-@pytest.mark.parametrize("case", ["raw pickle checkpoint", "text dataset"])
+@pytest.mark.parametrize(
+    "case", ["raw pickle checkpoint", pytest.param("text dataset", marks=pytest.mark.slow)]
+)
 def test_real_process_prints_one_line(assets, tmp_path, case):
     if case == "raw pickle checkpoint":
         bad = tmp_path / "last.pt"
