@@ -86,7 +86,7 @@ def memory_size(text: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def choice_list(choices: Sequence[str]) -> Callable[[str], list[str]]:
+def choice_list(choices: Sequence[str], noun: str = "choice") -> Callable[[str], list[str]]:
     """A type for a comma-separated, non-empty list drawn from ``choices`` (no repeats)."""
 
     def parse(text: str) -> list[str]:
@@ -96,7 +96,7 @@ def choice_list(choices: Sequence[str]) -> Callable[[str], list[str]]:
         unknown = [m for m in items if m not in choices]
         if unknown:
             raise argparse.ArgumentTypeError(
-                f"unknown {unknown[0]!r} (valid: {', '.join(choices)})"
+                f"unknown {noun} {unknown[0]!r} (valid: {', '.join(choices)})"
             )
         return list(dict.fromkeys(items))
 

@@ -59,7 +59,7 @@ def print_json(obj: object) -> None:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from chaosgan.atomic import StagedFolder, check_folder_writable, check_writable
+    from chaosgan.atomic import atomic_folder, check_folder_writable, check_writable
     from chaosgan.simulate import simulate
 
     check_writable(args.out, args.force)
@@ -84,17 +84,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     )
     seconds = time.perf_counter() - start
     plots = []
-    stage = None
     if args.plots:  # staged first, published after the dataset: all of it or none of it
         from chaosgan.plots import preview
 
-        stage = StagedFolder(args.plots)
-        try:
-            names = [p.name for p in preview(ds, stage.path)]
+        with atomic_folder(args.plots) as folder:
+            names = [p.name for p in preview(ds, folder)]
             ds.save(args.out, force=args.force)
-            stage.publish()
-        finally:
-            stage.discard()
         plots = [str(Path(args.plots) / name) for name in names]
     else:
         ds.save(args.out, force=args.force)
@@ -490,7 +485,7 @@ def add_identify(sub: argparse._SubParsersAction) -> None:
     p.add_argument("data", help="dataset .npz")
     p.add_argument(
         "--methods",
-        type=choice_list(METHODS),
+        type=choice_list(METHODS, "method"),
         default=list(METHODS),
         help=f"comma-separated, from {', '.join(METHODS)} (default: all)",
     )

@@ -254,7 +254,6 @@ META_SCHEMA: dict[str, Any] = {
         lambda v, d, t: None if _is_int(v) and v >= 0 else "must be an integer >= 0"
     ),
 }
-OPTIONAL_META = tuple(k for k in META_SCHEMA if k not in REQUIRED_META)
 
 
 def _short(value: Any, limit: int = 60) -> str:
