@@ -222,12 +222,15 @@ def add_info(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_lyapunov_spectrum(args: argparse.Namespace) -> int:
-    from chaosgan.lyapunov.spectrum import lyapunov_spectrum
+    from chaosgan.lyapunov.spectrum import default_effort, lyapunov_spectrum
     from chaosgan.resources import check_memory
     from chaosgan.systems import get_system
 
     system = get_system(args.system)
     params = system.resolve_params(parse_params(args.param))
+    n_default, t_default = default_effort(system.dim(params))
+    args.n = n_default if args.n is None else args.n
+    args.time = t_default if args.time is None else args.time
     if args.step >= args.time:
         raise ChaosganError(f"--step {args.step:g} must be shorter than --time {args.time:g}")
     if args.time / args.step > MAX_INTEGRATION_STEPS:
@@ -362,12 +365,17 @@ def add_lyapunov(sub: argparse._SubParsersAction) -> None:
     )
     s.add_argument("--system", default="lorenz63", help=f"one of {', '.join(SYSTEMS)}")
     s.add_argument("--param", action="append", metavar="NAME=VALUE", help="override a parameter")
-    s.add_argument("--n", type=int_range(1), default=32, help="initial conditions (default 32)")
+    s.add_argument(
+        "--n",
+        type=int_range(1),
+        default=None,
+        help="initial conditions (default 32; 16 above 3 dims)",
+    )
     s.add_argument(
         "--time",
         type=finite_float(0.0, 1e6, lo_open=True),
-        default=400.0,
-        help="time units each (default 400)",
+        default=None,
+        help="time units each (default 400; 100 above 3 dims)",
     )
     s.add_argument(
         "--step",
@@ -540,6 +548,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         force=args.force,
         progress=show_progress(),
         epochs=args.epochs if args.resume else None,
+        data_path=args.data,
     )
     summary = {
         "out": str(args.out),
@@ -617,7 +626,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     check_writable(args.out, args.force)
     # per series: float32 image, float64 trajectory and its copies, the re-encoded image
     check_memory(args.n * 3 * 1024 * 40, f"sampling {args.n} series", args.max_memory)
-    ds = sample(args.run, n=args.n, seed=args.seed, device=args.device)
+    ds = sample(args.run, n=args.n, seed=args.seed, device=args.device, project=args.project)
     ds.save(args.out, force=args.force)
     summary = {
         "out": str(args.out),
@@ -626,7 +635,10 @@ def cmd_sample(args: argparse.Namespace) -> int:
         "dt": ds.dt,
         "system": ds.meta["system"],
         "source_epoch": ds.meta["source_epoch"],
+        "projected": bool(ds.meta.get("projected", False)),
     }
+    if args.project:
+        summary["projection"] = ds.meta["projection"]
     if args.json:
         print_json(summary)
     else:
@@ -634,6 +646,13 @@ def cmd_sample(args: argparse.Namespace) -> int:
             f"wrote {args.out}: {ds.n_series} generated series (epoch {summary['source_epoch']}"
             f" of {args.run}, seed {args.seed}), dt={ds.dt:g}"
         )
+        if args.project:
+            p = ds.meta["projection"]
+            print(
+                f"projected onto orbits of the model {p['model']}: moved "
+                f"{p['mean_moved_diameters']:.2g} attractor diameters on average (max "
+                f"{p['max_moved_diameters']:.2g}); continuity gaps <= {p['max_gap_diameters']:.1g}"
+            )
     return 0
 
 
@@ -652,6 +671,15 @@ def add_sample(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=SEED, default=0, help="seed of the latents")
     add_max_memory(p)
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument(
+        "--project",
+        action="store_true",
+        help=(
+            "replace each series by the nearest orbit of the run's model (identified from the "
+            "training data; multiple shooting, continuity gaps below 1e-4 attractor diameters); "
+            "the output's meta says projected: true and how far the series moved"
+        ),
+    )
     p.add_argument("--force", action="store_true", help="overwrite an existing output")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     p.set_defaults(handler=cmd_sample)

@@ -61,6 +61,9 @@ class System:
         citation: where the reference exponents come from.
         coordinate_names: names of the coordinates, for tables and plots.
         integer_params: parameters that must be whole numbers (Lorenz-96's N).
+        tangent: optional ``tangent(x, v, p) -> J(x) v`` for tangent vectors ``v`` of shape
+            ``(D, K, N)``, without forming J: the QR spectrum uses it when given (Lorenz-96's
+            Jacobian is sparse, so this costs O(D K) per state instead of O(D^2 K)).
     """
 
     name: str
@@ -75,6 +78,7 @@ class System:
     coordinate_names: Callable[[Params], list[str]]
     integer_params: frozenset[str] = field(default_factory=frozenset)
     trace: Callable[[Params], float] | None = None
+    tangent: Callable[[Array, Array, Params], Array] | None = None
 
     def resolve_params(self, overrides: Mapping[str, float] | None = None) -> dict[str, float]:
         """Defaults updated with ``overrides``; unknown names raise a clear error."""
@@ -158,6 +162,16 @@ def _lorenz96_jac(x: Array, p: Params) -> Array:
     return jac
 
 
+def _lorenz96_tangent(x: Array, v: Array, p: Params) -> Array:
+    # J v, term by term from the rhs: d/dx of (x_{i+1} - x_{i-2}) x_{i-1} - x_i along v.
+    x = np.asarray(x)[:, None]
+    return (
+        (np.roll(v, -1, 0) - np.roll(v, 2, 0)) * np.roll(x, 1, 0)
+        + (np.roll(x, -1, 0) - np.roll(x, 2, 0)) * np.roll(v, 1, 0)
+        - v
+    )
+
+
 def _box(low: list[float], high: list[float]) -> Callable[[Params], tuple]:
     return lambda p: (np.array(low, dtype=float), np.array(high, dtype=float))
 
@@ -221,6 +235,7 @@ SYSTEMS: dict[str, System] = {
         coordinate_names=lambda p: [f"x{i}" for i in range(int(p["N"]))],
         integer_params=frozenset({"N"}),
         trace=lambda p: -float(p["N"]),
+        tangent=_lorenz96_tangent,
     ),
 }
 

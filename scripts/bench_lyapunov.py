@@ -6,6 +6,9 @@
     Also on CUDA when a GPU is present.
 (b) QR spectrum of 100 Lorenz parameter sets (rho from 28 to 45) x 1e5 RK4 steps: all sets in
     one batch against one set at a time with the same code (timed on a subset and scaled).
+(c) Lorenz-96 (N = 40, F = 8): the default ``chaosgan lyapunov spectrum --system lorenz96``
+    (wall time, largest exponent and its standard error against the reference 1.67), and the
+    tangent kernel against the dense-Jacobian einsum it replaced, on the same short run.
 
     python scripts/bench_lyapunov.py            # full size
     python scripts/bench_lyapunov.py --quick    # a smaller, faster check of the same ratios
@@ -22,7 +25,7 @@ import numpy as np
 from chaosgan import simulate
 from chaosgan.lyapunov.from_data import RosensteinParams
 from chaosgan.lyapunov.rosenstein import rosenstein_batch
-from chaosgan.lyapunov.spectrum import qr_exponents
+from chaosgan.lyapunov.spectrum import lyapunov_spectrum, qr_exponents
 from chaosgan.nolds_compat import nolds_measures
 from chaosgan.simulate import random_initial_states
 from chaosgan.systems import get_system
@@ -96,11 +99,42 @@ def bench_spectrum(n_sets: int, n_steps: int, subset: int) -> dict:
     }
 
 
+def bench_lorenz96(kernel_time: float) -> dict:
+    system = get_system("lorenz96")
+    p = system.defaults
+    x0 = random_initial_states(system, p, 16, np.random.default_rng(0))
+    n_steps = int(kernel_time / 0.01)
+    dense, dense_s = timed(lambda: qr_exponents(system.rhs, system.jacobian, p, x0, 0.01, n_steps))
+    sparse, sparse_s = timed(
+        lambda: qr_exponents(
+            system.rhs, system.jacobian, p, x0, 0.01, n_steps, tangent=system.tangent
+        )
+    )
+    spec, default_s = timed(lambda: lyapunov_spectrum("lorenz96"))
+    return {
+        "kernel_steps": n_steps,
+        "jacobian_einsum_s": dense_s,
+        "tangent_s": sparse_s,
+        "kernel_speedup": dense_s / sparse_s,
+        "kernel_max_abs_diff": float(np.abs(dense - sparse).max()),
+        "default_spectrum_s": default_s,
+        "lambda_1": float(spec.exponents[0]),
+        "lambda_1_stderr": float(spec.stderr[0]),
+        "relative_to_1.67": float(spec.exponents[0] / 1.67 - 1),
+        "sum": float(spec.exponents.sum()),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="smaller sizes, same ratios")
     ap.add_argument("--json", action="store_true", help="print JSON instead of text")
+    ap.add_argument("--only-lorenz96", action="store_true", help="run (c) only")
     args = ap.parse_args()
+    c = bench_lorenz96(kernel_time=2.0 if args.quick else 5.0)
+    if args.only_lorenz96:
+        print(json.dumps({"lorenz96": c}, indent=2))
+        return
     if args.quick:
         a = bench_rosenstein(n_series=200, subset=30)
         b = bench_spectrum(n_sets=100, n_steps=10_000, subset=2)
@@ -108,7 +142,7 @@ def main() -> None:
         a = bench_rosenstein(n_series=1000, subset=60)
         b = bench_spectrum(n_sets=100, n_steps=100_000, subset=2)
     if args.json:
-        print(json.dumps({"rosenstein": a, "spectrum": b}, indent=2))
+        print(json.dumps({"rosenstein": a, "spectrum": b, "lorenz96": c}, indent=2))
         return
     print(f"(a) Rosenstein, {a['series']} series of 1024 samples (Lorenz-63, dt = 0.1):")
     print(f"    loop of nolds lyap_r (scaled)  {a['nolds_loop_s']:8.1f} s")
@@ -126,6 +160,15 @@ def main() -> None:
     print(
         f"    batched                        {b['batched_s']:8.2f} s   "
         f"{b['speedup']:6.1f}x   max |diff| {b['max_abs_diff']:.1e}"
+    )
+    print("(c) Lorenz-96 (N = 40, F = 8), default spectrum:")
+    print(
+        f"    wall time {c['default_spectrum_s']:.1f} s, lambda_1 = {c['lambda_1']:.4f} "
+        f"+- {c['lambda_1_stderr']:.4f} ({c['relative_to_1.67']:+.1%} vs 1.67)"
+    )
+    print(
+        f"    tangent kernel vs dense Jacobian ({c['kernel_steps']} steps): "
+        f"{c['kernel_speedup']:.1f}x, max |diff| {c['kernel_max_abs_diff']:.1e}"
     )
 
 

@@ -1,76 +1,143 @@
-"""Where the default Rosenstein parameters come from: a grid on real Lorenz-63 data.
+"""Rosenstein on a grid of systems and sampling steps, against QR-spectrum references.
 
-For every combination of the parameters below (in time units, converted with each dataset's dt),
-the median largest exponent of each coordinate is computed over 200 series of 1024 samples at
-dt = 0.01 and at dt = 0.1 with the batched fast path; combinations are ranked by the worst
-relative error against the true 0.9056 over the six medians. The defaults in
-``chaosgan.lyapunov.from_data.RosensteinParams`` are the top of this table.
+Every case is a catalogue system at some parameters and sampling step dt: 200 series of 1024
+samples are simulated (seeded), the largest exponent of every series and coordinate is
+estimated with Rosenstein's method, and the median per coordinate is compared with the largest
+exponent from the equations (:func:`chaosgan.lyapunov.spectrum.lyapunov_spectrum`, QR method).
+Two estimators are run on the same data:
 
-    python scripts/calibrate_rosenstein.py          # the small grid around the defaults (~2 min)
-    python scripts/calibrate_rosenstein.py --wide   # the wider grid the defaults were chosen from
-    python scripts/calibrate_rosenstein.py --fine   # 108 points around them (~7 min)
+- ``auto``: parameters derived from the data (:func:`derive_rosenstein_params`: lag, Theiler
+  window and fit region chosen from the data itself);
+- ``fixed``: the fixed defaults of :class:`RosensteinParams` (calibrated on Lorenz-63 only).
+
+A case is excluded (and listed, with the reason) when the system is not chaotic there (QR
+exponent below 0.01) or the series spans fewer than 20 Lyapunov times (``1024 dt lambda < 20``):
+a single series then holds too few e-foldings to estimate from.
+
+Results go to one JSON file per case in ``--out`` as they are computed; a rerun skips the cases
+already there (delete the folder, or pass ``--force``, to start over), so a long run survives.
+
+    python scripts/calibrate_rosenstein.py                      # the whole grid (~30 min, 1 core)
+    python scripts/calibrate_rosenstein.py --n 50 --cases rossler-0.3,lorenz63-0.05
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
+import json
+import math
+import time
+from pathlib import Path
 
 import numpy as np
 
 from chaosgan import simulate
-from chaosgan.lyapunov.from_data import RosensteinParams, estimate_series
+from chaosgan.atomic import write_text_atomic
+from chaosgan.lyapunov.from_data import (
+    RosensteinParams,
+    derive_rosenstein_params,
+    estimate_series,
+)
+from chaosgan.lyapunov.spectrum import lyapunov_spectrum
 
-TRUE = 0.9056
+WOLF = {"sigma": 16.0, "rho": 45.92, "beta": 4.0}  # Wolf et al. (1985)'s Lorenz case
+# (name, system, params, dts, QR step, QR averaging time)
+GRID = [
+    ("lorenz63", "lorenz63", {}, (0.01, 0.025, 0.05, 0.1), 0.01, 200.0),
+    ("lorenz63-rho35", "lorenz63", {"rho": 35.0}, (0.025, 0.05, 0.1), 0.01, 200.0),
+    ("lorenz63-rho99.96", "lorenz63", {"rho": 99.96}, (0.02, 0.05), 0.005, 200.0),
+    ("lorenz63-wolf", "lorenz63", WOLF, (0.02, 0.05), 0.005, 200.0),
+    ("rossler", "rossler", {}, (0.1, 0.3, 0.5), 0.02, 2000.0),
+    ("chen", "chen", {}, (0.01, 0.02, 0.05), 0.002, 100.0),
+]
+MIN_LYAPUNOV_TIMES = 20.0
 
 
-def medians(data: dict[float, np.ndarray], params: RosensteinParams) -> list[float]:
-    out = []
-    for dt, traj in data.items():
+def reference(system: str, params: dict, h: float, t_average: float) -> tuple[float, float]:
+    spec = lyapunov_spectrum(
+        system, params or None, n_trajectories=16, t_average=t_average, h=h, n_exponents=1
+    )
+    return float(spec.exponents[0]), float(spec.stderr[0])
+
+
+def run_case(system: str, params: dict, dt: float, lam: float, n: int, steps: int) -> dict:
+    substeps = max(10, math.ceil(dt / 0.002 if system == "chen" else dt / 0.01))
+    x = simulate(system, n=n, steps=steps, dt=dt, seed=0, params=params or None, substeps=substeps)
+    x = x.trajectories
+    out = {}
+    derived = derive_rosenstein_params(x, dt)
+    for name, p in (("auto", derived), ("fixed", RosensteinParams())):
+        row = {"params": p.__dict__, "median": [], "rel_error": []}
         for c in range(3):
-            out.append(
-                float(np.median(estimate_series(traj[:, :, c], dt, params=params, backend="fast")))
-            )
+            try:
+                v = estimate_series(x[:, :, c], dt, params=p, backend="fast")
+                med = float(np.nanmedian(v))
+            except Exception as exc:  # a fixed parameter set too long for the series
+                row["error"] = str(exc)
+                med = float("nan")
+            row["median"].append(med)
+            row["rel_error"].append(med / lam - 1)
+        out[name] = row
     return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--wide", action="store_true", help="the wide grid (several minutes)")
-    ap.add_argument("--fine", action="store_true", help="a finer grid around the defaults")
-    ap.add_argument("--n", type=int, default=200, help="series per dataset (default 200)")
+    ap.add_argument("--n", type=int, default=200, help="series per case (default 200)")
+    ap.add_argument("--steps", type=int, default=1024, help="samples per series (default 1024)")
+    ap.add_argument("--out", default="results/calibration", help="folder of per-case JSON")
+    ap.add_argument("--cases", default="", help="comma-separated NAME-DT to run (default all)")
+    ap.add_argument("--force", action="store_true", help="recompute cases already in --out")
     args = ap.parse_args()
-    data = {dt: simulate("lorenz63", n=args.n, dt=dt, seed=0).trajectories for dt in (0.01, 0.1)}
-    if args.wide:
-        grid = itertools.product([3, 5, 7], [0.1, 0.2], [0.5, 1.0], [0.5, 1.0, 1.5, 2.0], [0, 0.2])
-    elif args.fine:
-        grid = itertools.product(
-            [6, 7, 8, 9], [0.15, 0.2, 0.25], [1.0], [1.25, 1.5, 1.75], [0.2, 0.3, 0.4]
-        )
-    else:
-        grid = itertools.product([7], [0.2], [1.0], [1.25, 1.5, 1.75], [0.1, 0.2, 0.3])
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    wanted = {c.strip() for c in args.cases.split(",") if c.strip()}
     rows = []
-    for emb, lag, tsep, traj_t, offset in grid:
-        params = RosensteinParams(emb, lag, tsep, traj_t, offset)
-        try:
-            meds = medians(data, params)
-        except Exception as exc:  # a combination too long for the series: skip it
-            print(f"skip {params}: {exc}")
+    for name, system, params, dts, h, t_avg in GRID:
+        for dt in dts:
+            key = f"{name}-{dt:g}"
+            if wanted and key not in wanted:
+                continue
+            path = out / f"{key}-n{args.n}.json"
+            if path.exists() and not args.force:
+                rows.append(json.loads(path.read_text()))
+                continue
+            t0 = time.perf_counter()
+            lam, lam_se = reference(system, params, h, t_avg)
+            result = {"case": key, "system": system, "params": params, "dt": dt, "n": args.n}
+            result |= {"qr_exponent": lam, "qr_stderr": lam_se}
+            span = args.steps * dt * lam
+            result["lyapunov_times"] = span
+            if lam < 0.01:
+                result["excluded"] = f"not chaotic (QR exponent {lam:.4f})"
+            elif span < MIN_LYAPUNOV_TIMES:
+                result["excluded"] = (
+                    f"series span {span:.1f} < {MIN_LYAPUNOV_TIMES:g} Lyapunov times"
+                )
+            else:
+                result |= run_case(system, params, dt, lam, args.n, args.steps)
+            result["seconds"] = time.perf_counter() - t0
+            write_text_atomic(path, json.dumps(result, indent=2))
+            rows.append(result)
+            print(f"done {key} in {result['seconds']:.0f} s", flush=True)
+    print_table(rows)
+
+
+def print_table(rows: list[dict]) -> None:
+    print("\nmedian relative error of the largest exponent per coordinate (x, y, z)")
+    print(f"{'case':24s} {'QR lambda':>9s} {'LT':>5s} | {'auto (from data)':>22s} | fixed")
+    worst = []
+    for r in rows:
+        head = f"{r['case']:24s} {r['qr_exponent']:9.4f} {r['lyapunov_times']:5.0f}"
+        if "excluded" in r:
+            print(f"{head} | excluded: {r['excluded']}")
             continue
-        rows.append((max(abs(m / TRUE - 1) for m in meds), params, meds))
-    rows.sort(key=lambda r: r[0])
-    print(f"median exponent per coordinate over {args.n} Lorenz-63 series (true {TRUE}):")
-    print(f"{'worst err':>9s}  emb lag  tsep  traj  offset |  dt=0.01: x y z  |  dt=0.1: x y z")
-    for err, p, meds in rows[:15]:
-        vals = (
-            " ".join(f"{m:.3f}" for m in meds[:3]) + " | " + " ".join(f"{m:.3f}" for m in meds[3:])
-        )
-        print(
-            f"{err:9.1%}  {p.emb_dim:3d} {p.lag_time:4.2f} {p.min_tsep_time:4.1f} "
-            f"{p.trajectory_time:5.2f} {p.fit_offset_time:6.2f} | {vals}"
-        )
-    default = RosensteinParams()
-    print(f"defaults: {default}")
+        a = " ".join(f"{e:+6.1%}" for e in r["auto"]["rel_error"])
+        f = " ".join(f"{e:+6.1%}" for e in r["fixed"]["rel_error"])
+        print(f"{head} | {a} | {f}")
+        worst.append(max(abs(e) for e in r["auto"]["rel_error"]))
+    if worst:
+        print(f"worst |error| of auto over included cases: {max(worst):.1%}")
 
 
 if __name__ == "__main__":

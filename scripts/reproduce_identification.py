@@ -22,8 +22,9 @@ import numpy as np
 
 from chaosgan import simulate
 from chaosgan.identify import identify
-from chaosgan.identify.fit import add_noise, lorenz63_parameters
 from chaosgan.identify.library import PolynomialLibrary
+from chaosgan.identify.observations import add_noise
+from chaosgan.identify.truth import lorenz63_parameters
 
 STUDY = {  # the study's table: (RMSE, lambda) at dt = 0.01 and at dt = 0.1
     "lasso": {0.01: (0.9884, 0.3223), 0.1: (6.6577, -0.4516)},

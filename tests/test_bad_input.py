@@ -314,6 +314,16 @@ def bad_run(assets: Path, dst: Path, change) -> Path:
     return dst
 
 
+PHYSICS = {  # the form of chaosgan.gan.physics.PhysicsModel.to_dict (a 3-D quadratic model)
+    "coef": [[0.0] * 10] * 3,
+    "degree": 2,
+    "names": ["x", "y", "z"],
+    "source": "identified",
+    "diameter": 50.0,
+    "info": {},
+}
+
+
 def _set(key, value):
     def change(ckpt):
         ckpt[key] = value
@@ -345,7 +355,10 @@ BAD_CHECKPOINTS = {
     "data_meta dt string": lambda c: c["data_meta"].update(dt="0.1"),
     "data_meta dt huge": lambda c: c["data_meta"].update(dt=1e300),
     "physics not a dict": _set("physics", 5),
-    "data_sha256 bad": _set("data_sha256", "abc"),
+    "physics coef strings": _set("physics", {**PHYSICS, "coef": [["a"] * 10] * 3}),
+    "physics required": _config(physics="identified"),
+    "series critic required": _config(series_weight=1.0),
+    "training_data bad": _set("training_data", {"sha256": "abc", "path": None}),
     "format other": _set("format", "x"),
     "lacks generator": lambda c: c.pop("generator"),
 }
@@ -369,7 +382,7 @@ def test_bad_checkpoints(assets, tmp_path, capsys, case, reader):
 
 
 def test_checkpoint_may_carry_a_physics_model(assets, tmp_path, capsys):
-    run = bad_run(assets, tmp_path / "run", _set("physics", {"coef": [1.0, 2.0]}))
+    run = bad_run(assets, tmp_path / "run", _set("physics", PHYSICS))
     out = tmp_path / "gen.npz"
     assert main(["sample", str(run), "--n", "2", "--out", str(out), "--device", "cpu"]) == 0
 
@@ -506,6 +519,14 @@ def test_datasets_that_cannot_be_compared(assets):
     check_comparable(real, load(assets / "real_b.npz"))  # two independent real sets compare
 
 
+def nan_losses():
+    """The BCE losses with a generator loss that is NaN: training fails in its first epoch."""
+    from chaosgan.gan import losses
+
+    d_loss, g_loss = losses.LOSSES["bce"]
+    return d_loss, lambda logits: g_loss(logits) * float("nan")
+
+
 # --- the restart test --------------------------------------------------------------------------
 def test_failed_force_restart_leaves_the_old_run_intact(assets, tmp_path, capsys, monkeypatch):
     """``train --force`` that fails in its first epoch (a non-finite loss, or a checkpoint that
@@ -518,11 +539,10 @@ def test_failed_force_restart_leaves_the_old_run_intact(assets, tmp_path, capsys
     argv += ["--config", assets / "tiny.toml", "--seed", "5"]
     from chaosgan.gan import losses, train
 
-    real_loss = losses.g_loss_bce
-    monkeypatch.setattr(losses, "g_loss_bce", lambda logits: real_loss(logits) * float("nan"))
+    monkeypatch.setitem(losses.LOSSES, "bce", nan_losses())
     message = refused(capsys, argv, run, tmp_path)
     assert "non-finite" in message and "none was written yet" in message
-    monkeypatch.setattr(losses, "g_loss_bce", real_loss)
+    monkeypatch.undo()
 
     def disk_full(*args, **kwargs):
         raise ChaosganError("cannot write last.pt: No space left on device")
@@ -540,8 +560,7 @@ def test_failed_force_restart_leaves_the_old_run_intact(assets, tmp_path, capsys
 def test_failed_fresh_run_creates_no_folder(assets, tmp_path, capsys, monkeypatch):
     from chaosgan.gan import losses
 
-    real_loss = losses.g_loss_bce
-    monkeypatch.setattr(losses, "g_loss_bce", lambda logits: real_loss(logits) * float("nan"))
+    monkeypatch.setitem(losses.LOSSES, "bce", nan_losses())
     argv = ["train", assets / "real.npz", "--out", tmp_path / "new", "--device", "cpu"]
     refused(capsys, [*argv, "--config", assets / "tiny.toml"], tmp_path)
     assert list(tmp_path.iterdir()) == []

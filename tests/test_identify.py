@@ -17,12 +17,16 @@ from chaosgan.identify import (
     JayaPowell,
     LassoRegressor,
     PolynomialLibrary,
+    PolynomialModel,
     RidgeRegressor,
     fit_coefficients,
     identify,
+    identify_model,
 )
-from chaosgan.identify.fit import true_coefficients
+from chaosgan.identify.checks import prediction_error
+from chaosgan.identify.observations import add_noise
 from chaosgan.identify.regressors import energy_constraints
+from chaosgan.identify.truth import true_coefficients
 from chaosgan.systems import get_system
 
 LIB = PolynomialLibrary(3, 2)
@@ -121,8 +125,8 @@ def test_identification_beats_the_study_by_orders_of_magnitude(dt, limits):
         assert r["rmse"] <= limit, (method, r["rmse"])
         assert r["bounded"], method
         lyap.append(r["lyapunov"])
-        if dt == 0.01:
-            assert r["lyapunov"] == pytest.approx(0.9056, rel=0.01), method
+        # the identified model's largest exponent, at either sampling step
+        assert r["lyapunov"] == pytest.approx(0.9056, rel=0.02), method
     best = min(result["methods"].values(), key=lambda r: r["rmse"])
     assert best["lyapunov"] == pytest.approx(0.9056, rel=0.01)
 
@@ -151,3 +155,89 @@ def test_cli_identify_json_and_errors(capsys, lorenz_small_path):
     assert main(["identify", str(lorenz_small_path), "--methods", "magic"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "unknown method 'magic'" in err and err.count("\n") == 1
+
+
+def test_identify_model_picks_by_held_out_prediction_from_data_alone():
+    """The public data-only entry point: a model for noisy Lorenz data, chosen by held-out
+    prediction error, close to the truth; the criterion ranks the true model above a 5% wrong
+    one even on noisy data."""
+    x = simulate("lorenz63", n=6, steps=512, dt=0.01, seed=3).trajectories
+    noisy = add_noise(x, 0.01, seed=0)
+    model, info = identify_model(noisy, 0.01, methods=("stlsq", "galerkin"))
+    assert set(info["criterion"]) == {"stlsq", "galerkin"}
+    assert info["method"] == min(info["criterion"], key=info["criterion"].get)
+    assert info["fit_series"] + info["held_out_series"] == 6
+    truth = true_coefficients(get_system("lorenz63"), get_system("lorenz63").defaults, LIB)
+    assert np.sqrt(np.mean((model.coef - truth) ** 2)) < 0.05
+    bad = PolynomialModel(LIB, truth * 1.05)
+    good = PolynomialModel(LIB, truth)
+    assert prediction_error(good, noisy, 0.01) < prediction_error(bad, noisy, 0.01)
+    # one long series is split in time; too short a single series is a clear error
+    _, single = identify_model(noisy[:1], 0.01, methods=("stlsq",))
+    assert single["held_out_series"] == 0 and single["fit_series"] == 1
+    with pytest.raises(ChaosganError, match="single series"):
+        identify_model(noisy[:1, :100], 0.01, methods=("stlsq",))
+
+
+def test_identify_layers_have_no_cycle_and_selection_never_sees_the_truth():
+    """Imports go downward (fit <- jaya <- compare), and the modules that fit or choose a model
+    do not import the true-coefficient bookkeeping."""
+    import ast
+    import pathlib
+
+    import chaosgan.identify as pkg
+
+    root = pathlib.Path(pkg.__file__).parent
+    deps = {}
+    for path in root.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        mods = {
+            n.module.rsplit(".", 1)[-1]
+            for n in ast.walk(tree)
+            if isinstance(n, ast.ImportFrom) and (n.module or "").startswith("chaosgan.identify.")
+        }
+        deps[path.stem] = mods
+
+    def reaches(a, b, seen=()):
+        return any(d == b or (d not in seen and reaches(d, b, (*seen, d))) for d in deps.get(a, ()))
+
+    assert not any(reaches(m, m) for m in deps), deps
+    for module in ("fit", "jaya", "checks", "observations", "targets", "regressors"):
+        assert not reaches(module, "truth"), module
+
+
+def test_derivative_target_identifies_lorenz_at_dt_001():
+    """Finite differences (order 4, and order 2 after Savitzky-Golay smoothing) resolve
+    Lorenz-63 at dt = 0.01; the CLI's --target derivative runs the same path."""
+    x = simulate("lorenz63", n=4, steps=512, dt=0.01, seed=6).trajectories
+    truth = true_coefficients(get_system("lorenz63"), get_system("lorenz63").defaults, LIB)
+    coef, info = fit_coefficients(x, 0.01, STLSQ(), LIB, target="derivative")
+    assert info["target"] == "derivative" and np.abs(coef - truth).max() < 0.02
+    coef2, _ = fit_coefficients(
+        x, 0.01, STLSQ(), LIB, target="derivative", fd_order=2, smooth_window=7
+    )
+    assert np.abs(coef2 - truth).max() < 0.3  # smoothing biases the amplitudes a little
+    with pytest.raises(ChaosganError, match="order must be 2 or 4"):
+        fit_coefficients(x, 0.01, STLSQ(), LIB, target="derivative", fd_order=3)
+
+
+def test_noisy_identification_at_small_size(capsys, tmp_path):
+    """1% observation noise, 6 series at dt = 0.01: the weak-form fits stay close (parameter
+    RMSE below 0.02, bounded models with the right exponent), worse than on clean data; the
+    CLI's --noise gives the same numbers as the library."""
+    ds = simulate("lorenz63", n=6, dt=0.01, seed=0)
+    clean = identify(ds, methods=["galerkin", "stlsq"])
+    noisy = identify(ds, methods=["galerkin", "stlsq"], noise=0.01, seed=2)
+    for method in ("galerkin", "stlsq"):
+        r = noisy["methods"][method]
+        assert r["rmse"] < 0.02 and r["bounded"], (method, r["rmse"])
+        assert r["rmse"] > clean["methods"][method]["rmse"]
+        assert r["lyapunov"] == pytest.approx(0.9056, rel=0.05)
+    path = tmp_path / "l.npz"
+    ds.save(path)
+    argv = ["identify", str(path), "--methods", "galerkin,stlsq", "--noise", "0.01"]
+    assert main([*argv, "--seed", "2", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["noise"] == 0.01
+    for method in ("galerkin", "stlsq"):
+        assert out["methods"][method]["rmse"] == pytest.approx(noisy["methods"][method]["rmse"])

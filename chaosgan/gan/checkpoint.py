@@ -3,8 +3,8 @@
 A checkpoint is a plain dict of tensors, numbers, strings and lists (nothing that needs pickle's
 arbitrary code execution): model, EMA and optimiser states, the resolved config, the completed
 epoch count, the loss history, the dataset's normalisation and metadata, so that sampling
-needs nothing but the run folder, and the sha256 of the training trajectories (``data_sha256``),
-so that ``--resume`` can refuse other data.
+needs nothing but the run folder, and the sha256 of the training trajectories
+(``training_data``), so that ``--resume`` can refuse other data.
 
 Every loaded checkpoint goes through one typed schema (:func:`validate_checkpoint`): a file that
 torch can load but whose config, epoch, history or normalisation has the wrong type is refused
@@ -137,14 +137,55 @@ SCHEMA: dict[str, Callable[[Any], str | None]] = {
     "normalisation": _normalisation,
     "data_meta": _data_meta,
 }
-# Optional keys, checked when present (other extra keys are allowed and left alone).
+
+
+def _training_data(v: Any) -> str | None:
+    if not isinstance(v, dict) or not isinstance(v.get("sha256"), str):
+        return "must hold the sha256 of the training trajectories"
+    if not re.fullmatch("[0-9a-f]{64}", v["sha256"]):
+        return "sha256 must be a hex digest"
+    if v.get("path") is not None and not isinstance(v["path"], str):
+        return "path must be a string or null"
+    return None
+
+
+def _physics(v: Any) -> str | None:
+    """The identified (or known) model: the fields :class:`~chaosgan.gan.physics.PhysicsModel`
+    is rebuilt from, with their types."""
+    if not isinstance(v, dict):
+        return "must be an object"
+    coef = v.get("coef")
+    if not (
+        isinstance(coef, list)
+        and coef
+        and all(
+            isinstance(row, list) and row and all(_is_real(x) and math.isfinite(x) for x in row)
+            for row in coef
+        )
+        and len({len(row) for row in coef}) == 1
+    ):
+        return "coef must be a matrix of finite numbers"
+    if not _is_int(v.get("degree")) or not 1 <= v["degree"] <= 5:
+        return "degree must be an integer in [1, 5]"
+    names = v.get("names")
+    if not isinstance(names, list) or len(names) != len(coef):
+        return "names must name each coordinate"
+    if not all(isinstance(x, str) for x in names) or not isinstance(v.get("source"), str):
+        return "names and source must be strings"
+    if not _is_real(v.get("diameter")) or not (math.isfinite(v["diameter"]) and v["diameter"] > 0):
+        return "diameter must be a positive number"
+    if not isinstance(v.get("info", {}), dict):
+        return "info must be an object"
+    return None
+
+
+# Optional keys, checked when present (other extra keys are allowed and left alone); the config
+# says when some of them are required (the physics model, the series critic).
 OPTIONAL: dict[str, Callable[[Any], str | None]] = {
-    "data_sha256": lambda v: (
-        None
-        if isinstance(v, str) and re.fullmatch("[0-9a-f]{64}", v)
-        else "must be a sha256 hex digest"
-    ),
-    "physics": lambda v: None if isinstance(v, dict) else "must be an object",
+    "training_data": _training_data,
+    "physics": _physics,
+    "series_critic": _state_dict,
+    "opt_s": _optimizer,
 }
 
 
@@ -170,6 +211,16 @@ def validate_checkpoint(ckpt: Any, source: str = "checkpoint") -> dict[str, Any]
         config.validate()
     except ChaosganError as exc:
         raise ChaosganError(f"{source}: checkpoint config: {exc}") from None
+    needs = []
+    if config.physics != "off":
+        needs.append("physics")
+    if config.series_weight > 0:
+        needs += ["series_critic", "opt_s"]
+    missing = [k for k in needs if k not in ckpt]
+    if missing:
+        raise ChaosganError(
+            f"{source}: checkpoint lacks {', '.join(missing)} (its config uses them)"
+        )
     n = len(ckpt["history"]["d_loss"])
     if len(ckpt["history"]["g_loss"]) != n or n != ckpt["epoch"]:
         raise ChaosganError(
@@ -224,16 +275,17 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
 def check_same_data(ckpt: dict[str, Any], data_sha256: str, meta: dict[str, Any], source: str):
     """Refuse to resume a run on data other than its own.
 
-    The checkpoint's ``data_sha256`` must equal ``data_sha256`` (see
+    The checkpoint's ``training_data.sha256`` must equal ``data_sha256`` (see
     :func:`chaosgan.dataset.trajectories_sha256`); a checkpoint written before identities were
     recorded is compared by system, dt, length and normalisation instead.
     """
-    if "data_sha256" in ckpt:
-        if ckpt["data_sha256"] != data_sha256:
+    recorded = (ckpt.get("training_data") or {}).get("sha256")
+    if recorded is not None:
+        if recorded != data_sha256:
             raise ChaosganError(
-                f"{source}: this run was trained on other data (sha256 "
-                f"{ckpt['data_sha256'][:12]}..., this dataset {data_sha256[:12]}...); "
-                "resume with its own dataset or start afresh with --force"
+                f"{source}: this run was trained on other data (sha256 {recorded[:12]}..., "
+                f"this dataset {data_sha256[:12]}...); resume with its own dataset or start "
+                "afresh with --force"
             )
         return
     theirs = ckpt["data_meta"]

@@ -37,7 +37,9 @@ from scipy.optimize import minimize
 from sklearn.base import BaseEstimator
 
 from chaosgan.errors import ChaosganError
+from chaosgan.identify.fit import fit_coefficients
 from chaosgan.identify.library import PolynomialLibrary
+from chaosgan.identify.regressors import STLSQ
 from chaosgan.integrate import rk4_step
 
 DIVERGED = 1e6  # objective value of a model that leaves the float range within the horizon
@@ -164,9 +166,6 @@ class JayaPowell(BaseEstimator):
         return self
 
     def _weak_estimate(self, X: np.ndarray, library: PolynomialLibrary) -> np.ndarray:
-        from chaosgan.identify.fit import fit_coefficients
-        from chaosgan.identify.regressors import STLSQ
-
         return fit_coefficients(X, self.dt, STLSQ(), library, target="weak")[0]
 
     def _support(

@@ -57,6 +57,41 @@ def rosenstein_batch(
     GPU).
     Returns a float64 array of shape ``(B,)``.
     """
+    div, counts = divergence_curves(
+        series, emb_dim, lag, min_tsep, trajectory_len, device, series_chunk, block_bytes
+    )
+    return fit_slopes(div, counts, fit_offset) / tau
+
+
+def fit_slopes(
+    div: np.ndarray, counts: np.ndarray, fit_offset: int = 0, fit_end: int | None = None
+) -> np.ndarray:
+    """Least-squares slope (per sample) of each row of ``div`` over ``k`` in
+    ``[fit_offset, fit_end)`` among the entries with ``counts > 0`` (nolds drops the first
+    ``fit_offset`` *finite* entries; with no empty entries the two agree)."""
+    d = torch.as_tensor(np.asarray(div, dtype=np.float64))
+    finite = torch.as_tensor(np.asarray(counts)) > 0
+    if fit_end is not None:
+        finite[:, fit_end:] = False
+    return _slopes(d, finite, fit_offset).numpy()
+
+
+def divergence_curves(
+    series: np.ndarray,
+    emb_dim: int,
+    lag: int,
+    min_tsep: int,
+    trajectory_len: int,
+    device: str = "cpu",
+    series_chunk: int = 32,
+    block_bytes: int = 8 * 2**20,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean log divergence ``d(k)``, ``k < trajectory_len`` samples, of each row of ``series``.
+
+    Returns ``(div, counts)``, both ``(B, trajectory_len)``: ``div[b, k]`` is the mean over
+    neighbour pairs of ``log |v_{i+k} - v_{j+k}|`` (zero distances skipped, as nolds does), and
+    ``counts[b, k]`` how many pairs entered it (0: ``div`` is meaningless there).
+    """
     x = torch.as_tensor(np.asarray(series, dtype=np.float64), device=device)
     if x.ndim != 2:
         raise ChaosganError(f"series must have shape (B, n), got {tuple(x.shape)}")
@@ -98,22 +133,28 @@ def rosenstein_batch(
         logs = torch.log(torch.where(nonzero, dist, 1.0))
         counts = nonzero.sum(1)
         div = (logs * nonzero).sum(1) / counts.clamp(min=1)  # (c, L): mean log distance at k
-        return _slopes(div, counts > 0, fit_offset)
+        return torch.stack([div, counts.to(div.dtype)])
 
     starts = range(0, b, chunk)
     workers = torch.get_num_threads() if x.device.type == "cpu" else 1
     if workers == 1 or len(starts) == 1:
-        return torch.cat([one_chunk(i) for i in starts]).cpu().numpy() / tau
+        out = [one_chunk(i) for i in starts]
+    else:
+        out = _threaded(one_chunk, starts, workers)
+    both = torch.cat(out, dim=1).cpu().numpy()
+    return both[0], both[1].astype(np.int64)
+
+
+def _threaded(fn, starts: range, workers: int) -> list:
     # On the CPU, chunks go to one thread per core, each with single-threaded torch: numpy's
     # argmin (single-threaded) then runs on every core, and small kernels stop paying for
     # thread start-up. Results do not depend on the thread count.
     torch.set_num_threads(1)
     try:
         with ThreadPoolExecutor(workers) as pool:
-            out = list(pool.map(one_chunk, starts))
+            return list(pool.map(fn, starts))
     finally:
         torch.set_num_threads(workers)
-    return torch.cat(out).cpu().numpy() / tau
 
 
 def _window_positions(r0: int, r1: int, ntraj: int, min_tsep: int) -> np.ndarray:
