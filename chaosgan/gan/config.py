@@ -8,6 +8,7 @@ checkpoint and as ``config.json`` in the run folder.
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -21,6 +22,8 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
+
+MAX_WIDTH = 8192  # latent_dim, g_width, d_width: larger would not fit any GPU's memory
 
 
 @dataclass
@@ -115,6 +118,10 @@ class TrainConfig:
     compile: bool = False
 
     def validate(self) -> TrainConfig:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ChaosganError(f"{f.name} must be a finite number, got {value}")
         if self.loss not in LOSSES:
             raise ChaosganError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
         if self.physics not in PHYSICS:
@@ -139,6 +146,9 @@ class TrainConfig:
         ):
             if getattr(self, name) < 1:
                 raise ChaosganError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("latent_dim", "g_width", "d_width"):
+            if getattr(self, name) > MAX_WIDTH:
+                raise ChaosganError(f"{name} must be <= {MAX_WIDTH}, got {getattr(self, name)}")
         if not 0 <= self.label_smoothing < 0.5 or not 0 <= self.label_flip < 0.5:
             raise ChaosganError("label_smoothing and label_flip must lie in [0, 0.5)")
         if self.noise_start < 0 or self.noise_end < 0 or not 0 <= self.ema_decay < 1:
@@ -205,6 +215,8 @@ def apply_overrides(config: TrainConfig, overrides: dict[str, Any], source: str)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ChaosganError(f"{source}: {key} must be a number, got {value!r}")
             value = float(value)
+            if not math.isfinite(value):
+                raise ChaosganError(f"{source}: {key} must be a finite number, got {value!r}")
         if isinstance(default, str) and not isinstance(value, str):
             raise ChaosganError(f"{source}: {key} must be a string, got {value!r}")
         values[key] = value
