@@ -62,6 +62,8 @@ class TrainConfig:
             image critic's (weight 1); 0 switches the series critic off. The series critic
             (:class:`~chaosgan.gan.models.SeriesCritic`) judges windows of the decoded series.
         series_width: channels of the series critic's first layers.
+        series_residual: the series critic also sees each sample's one-step residual under the
+            physics model (a physics-informed discriminator; needs ``physics`` on).
     Dynamics consistency (off by default; :mod:`chaosgan.gan.physics`):
         physics: ``off``; ``identified``: a polynomial model identified from the training data
             before training (never the true parameters); ``known``: the true equations of the
@@ -105,6 +107,7 @@ class TrainConfig:
     noise_end: float = 0.0
     series_weight: float = 0.0
     series_width: int = 32
+    series_residual: bool = False
     physics: str = "off"
     physics_weight: float = 100.0
     physics_start: float = 0.0
@@ -153,6 +156,8 @@ class TrainConfig:
             raise ChaosganError("label_smoothing and label_flip must lie in [0, 0.5)")
         if self.noise_start < 0 or self.noise_end < 0 or not 0 <= self.ema_decay < 1:
             raise ChaosganError("noise std must be >= 0 and ema_decay in [0, 1)")
+        if self.series_residual and (self.physics == "off" or self.series_weight <= 0):
+            raise ChaosganError("series_residual needs physics on and series_weight > 0")
         for name in ("physics_start", "physics_warmup"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ChaosganError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
