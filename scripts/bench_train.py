@@ -113,7 +113,7 @@ def main() -> None:
     print(f"  plain eager loop  {done / plain_s:9.0f} images/s  ({plain_s:.2f} s)")
     print(
         f"  chaosgan train    {done / ours_s:9.0f} images/s  ({ours_s:.2f} s, "
-        f"{_mode(cfg)}, EMA, checkpoint at the end)"
+        f"{_mode(cfg)}, EMA, checkpoint at the end, no figures)"
     )
     print(f"  ratio ours / plain: {plain_s / ours_s:.2f}x")
     if args.orbits:

@@ -79,7 +79,8 @@ class TrainConfig:
             attractor diameters of the exact flow, median, on Lorenz-63 at dt = 0.1).
     Run:
         seed: seeds the weights, data order, latents, noise and labels.
-        sample_every: epochs between sample grids, time-series and loss-curve figures.
+        sample_every: epochs between sample grids, time-series and loss-curve figures (also
+            drawn at the last epoch); a value beyond ``epochs`` draws none.
         checkpoint_every: epochs between checkpoints (the last epoch is always saved).
         bf16: bfloat16 autocast (CUDA or CPU); losses and the optimiser stay in float32.
         compile: ``torch.compile`` the models; on CUDA with CUDA graphs ("reduce-overhead"),

@@ -437,7 +437,8 @@ def _train(
             save_checkpoint(out, _state(run, data, data_path))
             if stage is not None:
                 out = stage.publish()
-        if rank == 0 and (run.epoch % cfg.sample_every == 0 or last):
+        figures_on = cfg.sample_every <= cfg.epochs  # beyond the run: no figures at all
+        if rank == 0 and figures_on and (run.epoch % cfg.sample_every == 0 or last):
             write_figures(run, data, out, fixed_z)
     return run
 
