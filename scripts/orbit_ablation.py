@@ -43,7 +43,8 @@ def variants() -> dict[str, dict]:
         "before": before,
         "series": {**before, **series},
         "physics": {**before, **physics},
-        "both": {**before, **series, **physics},
+        # both, and the series critic sees the residuals of the physics model: --preset best
+        "both": {**before, **series, **physics, "series_residual": best["series_residual"]},
     }
 
 

@@ -186,6 +186,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "pack": 4,
         "layout": "snake",
         "series_weight": 1.0,
+        "series_residual": True,
         "physics": "identified",
         "physics_weight": 3000.0,
         "physics_start": 0.3,
