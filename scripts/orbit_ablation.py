@@ -81,7 +81,8 @@ def run_one(out: Path, name: str, overrides: dict, seed: int, epochs: int) -> No
                 *common,
             )
         done.write_text(json.dumps({"seconds": round(time.perf_counter() - start, 1)}))
-    for kind, flags in (("raw", []), ("projected", ["--project"])):
+    train_data = str(out / "real_seed0.npz")  # for runs trained without a physics model
+    for kind, flags in (("raw", []), ("projected", ["--project", "--train", train_data])):
         generated = folder / f"{kind}.npz"
         failed = folder / f"{kind}_failed.txt"
         if failed.exists():
