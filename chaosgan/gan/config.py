@@ -64,6 +64,10 @@ class TrainConfig:
         series_width: channels of the series critic's first layers.
         series_residual: the series critic also sees each sample's one-step residual under the
             physics model (a physics-informed discriminator; needs ``physics`` on).
+        series_residual_noise: std of Gaussian noise added to those residual channels, in
+            hundredths of the attractor diameter: residuals well below it (the one-step error
+            asked of a good generator is 1e-2 diameters) cannot tell real from fake, so the
+            critic cannot win on them alone and keeps judging the rest of the series.
     Dynamics consistency (off by default; :mod:`chaosgan.gan.physics`):
         physics: ``off``; ``identified``: a polynomial model identified from the training data
             before training (never the true parameters); ``known``: the true equations of the
@@ -109,6 +113,7 @@ class TrainConfig:
     series_weight: float = 0.0
     series_width: int = 32
     series_residual: bool = False
+    series_residual_noise: float = 0.0
     physics: str = "off"
     physics_weight: float = 100.0
     physics_start: float = 0.0
@@ -164,6 +169,8 @@ class TrainConfig:
                 raise ChaosganError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
         if not (self.series_weight >= 0 and self.physics_weight >= 0):  # also rejects NaN
             raise ChaosganError("series_weight and physics_weight must be >= 0")
+        if not self.series_residual_noise >= 0:
+            raise ChaosganError("series_residual_noise must be >= 0")
         if self.lr_g <= 0 or self.lr_d <= 0:
             raise ChaosganError("learning rates must be positive")
         if self.pack < 1 or self.batch_size % self.pack:

@@ -318,9 +318,14 @@ def _train(
                     ]
                 )
 
-    def series_logits(images: torch.Tensor, residuals: torch.Tensor | None) -> torch.Tensor:
-        """The series critic's logits for images in the GAN's layout."""
+    def series_logits(
+        images: torch.Tensor, residuals: torch.Tensor | None, gen: torch.Generator
+    ) -> torch.Tensor:
+        """The series critic's logits for images in the GAN's layout; residual channels get
+        the configured noise, so residuals below it cannot tell real from fake."""
         assert s_train is not None
+        if residuals is not None:
+            residuals = tricks.add_instance_noise(residuals, cfg.series_residual_noise, gen)
         return s_train(to_series.scaled(images), residuals)
 
     def fake_residuals(images: torch.Tensor) -> torch.Tensor | None:
@@ -389,7 +394,7 @@ def _train(
                             with torch.no_grad():
                                 residuals = torch.cat([real_residuals[idx], fake_residuals(fake_d)])
                         with autocast:
-                            logits_s = series_logits(torch.cat([real, fake_d]), residuals)
+                            logits_s = series_logits(torch.cat([real, fake_d]), residuals, gen)
                         logits_s = logits_s.float()
                         loss_s = d_loss_fn(logits_s[:half], logits_s[half:], t_real, t_fake)
                         run.opt_s.zero_grad(set_to_none=True)
@@ -400,7 +405,7 @@ def _train(
             with autocast:
                 logits = d_train(tricks.add_instance_noise(fake, std, gen)).float()
                 if s_train is not None:
-                    logits_s = series_logits(fake, fake_residuals(fake)).float()
+                    logits_s = series_logits(fake, fake_residuals(fake), gen).float()
             loss_g = g_loss_fn(logits)
             if s_train is not None:
                 loss_g = loss_g + cfg.series_weight * g_loss_fn(logits_s)
