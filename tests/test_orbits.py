@@ -14,7 +14,13 @@ from chaosgan.errors import ChaosganError
 from chaosgan.gan.checkpoint import load_checkpoint
 from chaosgan.gan.config import load_config
 from chaosgan.gan.models import Generator, ImageToSeries, SeriesCritic, difference_scale
-from chaosgan.gan.physics import PhysicsModel, PolynomialFlow, physics_model, residual_loss
+from chaosgan.gan.physics import (
+    PhysicsModel,
+    PolynomialFlow,
+    physics_model,
+    residual_channels,
+    residual_loss,
+)
 from chaosgan.gan.projection import _block_tridiagonal_solve, project
 from chaosgan.gan.sample import sample
 from chaosgan.gan.train import train
@@ -39,6 +45,19 @@ def test_in_graph_decode_equals_the_codecs_decode(lorenz, layout):
     expected = decode(apply_layout(laid, layout, inverse=True), lorenz.normalisation)
     got = ImageToSeries(lorenz.normalisation, layout)(torch.from_numpy(laid).double())
     np.testing.assert_allclose(got.numpy(), expected, rtol=0, atol=1e-12)
+
+
+def test_a_residual_critic_needs_the_physics_model_and_reads_the_residuals(lorenz, known):
+    with pytest.raises(ChaosganError, match="series_residual needs physics"):
+        load_config(overrides={**TINY, "series_weight": 1.0, "series_residual": True})
+    critic = SeriesCritic(8, residual=True).eval()
+    series = ImageToSeries(lorenz.normalisation, "raster").scaled(torch.from_numpy(lorenz.images))
+    flow = PolynomialFlow(known, dt=lorenz.dt, substeps=10)
+    real = residual_channels(torch.from_numpy(lorenz.trajectories).float(), flow, known.diameter)
+    assert real.abs().max() < 1e-2  # real orbits: residuals far below 1% of the diameter
+    assert not torch.equal(critic(series[:2], real[:2]), critic(series[:2], real[:2] + 1.0))
+    with pytest.raises(ValueError, match="pass them"):
+        critic(series[:2])
 
 
 def test_series_critic_scores_windows_and_packs_without_mixing(lorenz):
@@ -151,7 +170,16 @@ def test_projection_of_garbage_is_an_orbit_or_a_clear_error(known):
 
 
 def test_training_with_both_and_resuming_is_exact_and_samples_project(lorenz, tmp_path):
-    cfg = load_config(overrides={**TINY, "epochs": 2, "series_weight": 0.5, "physics": "known"})
+    cfg = load_config(
+        overrides={
+            **TINY,
+            "epochs": 2,
+            "series_weight": 0.5,
+            "physics": "known",
+            "series_residual": True,
+            "series_residual_noise": 1.0,
+        }
+    )
     straight = train(lorenz, tmp_path / "a", cfg, device="cpu")
     assert straight.history["physics"][-1] > 0 and len(straight.history["s_loss"]) == 2
     half = load_config(overrides={**cfg.to_dict(), "epochs": 1})

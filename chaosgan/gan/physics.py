@@ -113,7 +113,9 @@ class PolynomialFlow(nn.Module):
         # each term as the coordinates to multiply: x^2 y -> (0, 0, 1); the constant -> ()
         self.factors = [tuple(np.repeat(np.arange(library.n_features), p)) for p in library.powers]
         self.register_buffer(
-            "coef", torch.as_tensor(model.coef, dtype=torch.float64), persistent=False
+            "coef",
+            torch.from_numpy(np.ascontiguousarray(model.coef, dtype=np.float64)),
+            persistent=False,
         )
         self.dt = float(dt)
         self.substeps = int(substeps)
