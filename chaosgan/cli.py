@@ -701,7 +701,9 @@ def cmd_sample(args: argparse.Namespace) -> int:
             print(
                 f"projected onto orbits of the model {p['model']}: moved "
                 f"{p['mean_moved_diameters']:.2g} attractor diameters on average (max "
-                f"{p['max_moved_diameters']:.2g}); continuity gaps <= {p['max_gap_diameters']:.1g}"
+                f"{p['max_moved_diameters']:.2g}); continuity gaps <= {p['max_gap_diameters']:.1g};"
+                f" {p['acceptance']:.0%} of the {p['drawn']} drawn series had an orbit near them"
+                " (the rest were dropped)"
             )
     return 0
 
