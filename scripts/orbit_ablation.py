@@ -11,12 +11,12 @@ from its last checkpoint), so it survives the end of a session; results land in 
     <out>/<variant>_s<seed>/raw/report.json         scorecard of the raw samples
     <out>/<variant>_s<seed>/projected/report.json   ... of the same samples, projected
 
-    python scripts/orbit_ablation.py --epochs 60              # 4 variants x 2 seeds
+    python scripts/orbit_ablation.py --epochs 60              # 5 variants x 2 seeds
     python scripts/orbit_ablation.py --variants both --seeds 0 --epochs 20   # a quick look
     python scripts/orbit_ablation.py --table                  # the table of what is done
 
 The weights of the series critic and the physics loss are those of ``--preset best``
-(:data:`chaosgan.gan.config.PRESETS`).
+(:data:`chaosgan.gan.config.PRESETS`); the last variant, ``best``, is that preset itself.
 """
 
 from __future__ import annotations
@@ -43,8 +43,10 @@ def variants() -> dict[str, dict]:
         "before": before,
         "series": {**before, **series},
         "physics": {**before, **physics},
-        # both, and the series critic sees the residuals of the physics model: --preset best
+        # both, and the series critic sees the residuals of the physics model
         "both": {**before, **series, **physics, "series_residual": best["series_residual"]},
+        # ... with noise on those residuals: --preset best
+        "best": dict(best),
     }
 
 

@@ -194,6 +194,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "layout": "snake",
         "series_weight": 1.0,
         "series_residual": True,
+        "series_residual_noise": 1.0,
         "physics": "identified",
         "physics_weight": 3000.0,
         "physics_start": 0.3,
