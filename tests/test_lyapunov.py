@@ -172,10 +172,11 @@ def test_derived_rosenstein_params_are_deterministic_and_reusable():
     consistent with dt, and applied explicitly give what ``params="auto"`` gives."""
     ds = simulate("lorenz63", n=48, dt=0.1, seed=3)
     p = derive_rosenstein_params(ds.trajectories, ds.dt)
-    assert p == derive_rosenstein_params(ds.trajectories, ds.dt)
-    samples = p.in_samples(ds.dt)
-    assert samples["lag"] >= 1 and samples["min_tsep"] >= samples["lag"]
-    assert 0 <= samples["fit_offset"] < samples["trajectory_len"] - 1
+    assert p == derive_rosenstein_params(ds.trajectories, ds.dt) and set(p) == {0, 1, 2}
+    for c in p.values():
+        samples = c.in_samples(ds.dt)
+        assert samples["lag"] >= 1 and samples["min_tsep"] >= samples["lag"]
+        assert 0 <= samples["fit_offset"] < samples["trajectory_len"] - 1
     auto = estimate_dataset(ds, params="auto", backend="fast").to_dict()
     explicit = estimate_dataset(ds, params=p, backend="fast").to_dict()
     assert auto == explicit
@@ -201,7 +202,7 @@ def test_calibration_subset_within_15_percent():
         x = simulate(system, n=60, dt=dt, seed=0, params=params).trajectories
         p = derive_rosenstein_params(x, dt)
         for c in coords:
-            med = np.median(estimate_series(x[:, :, c], dt, params=p, backend="fast"))
+            med = np.median(estimate_series(x[:, :, c], dt, params=p[c], backend="fast"))
             assert med == pytest.approx(ref, rel=0.15), (system, c, med, ref)
 
 
