@@ -146,6 +146,13 @@ def test_cli_spectrum_and_estimate_json(capsys, lorenz_small_path):
     assert est["method"] == "rosenstein" and est["dt"] == 0.1
     for c in est["coordinates"].values():
         assert {"median", "mean", "ci95", "n"} <= set(c) and c["n"] == 40
+    assert set(est["params"]) == {"x", "y", "z"}  # derived from the data, per coordinate
+    fixed = run_json(capsys, "lyapunov", "estimate", str(lorenz_small_path), "--params", "fixed")
+    assert fixed["params"]["lag_time"] == RosensteinParams().lag_time
+    l96 = run_json(
+        capsys, "lyapunov", "spectrum", "--system", "lorenz96", "--n", "2", "--time", "2"
+    )
+    assert len(l96["exponents"]) == 40 and l96["sum"] == pytest.approx(-40.0, abs=1e-3)
 
 
 def test_report_of_two_real_datasets_has_ratio_ci_containing_one(capsys, tmp_path):
