@@ -475,6 +475,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         force=args.force,
         progress=show_progress(),
         epochs=args.epochs if args.resume else None,
+        data_path=args.data,
     )
     summary = {
         "out": str(args.out),
@@ -542,7 +543,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from chaosgan.gan.sample import sample
 
     check_writable(args.out, args.force)
-    ds = sample(args.run, n=args.n, seed=args.seed, device=args.device)
+    ds = sample(args.run, n=args.n, seed=args.seed, device=args.device, project=args.project)
     ds.save(args.out, force=args.force)
     summary = {
         "out": str(args.out),
@@ -551,7 +552,10 @@ def cmd_sample(args: argparse.Namespace) -> int:
         "dt": ds.dt,
         "system": ds.meta["system"],
         "source_epoch": ds.meta["source_epoch"],
+        "projected": bool(ds.meta.get("projected", False)),
     }
+    if args.project:
+        summary["projection"] = ds.meta["projection"]
     if args.json:
         print_json(summary)
     else:
@@ -559,6 +563,13 @@ def cmd_sample(args: argparse.Namespace) -> int:
             f"wrote {args.out}: {ds.n_series} generated series (epoch {summary['source_epoch']}"
             f" of {args.run}, seed {args.seed}), dt={ds.dt:g}"
         )
+        if args.project:
+            p = ds.meta["projection"]
+            print(
+                f"projected onto orbits of the model {p['model']}: moved "
+                f"{p['mean_moved_diameters']:.2g} attractor diameters on average (max "
+                f"{p['max_moved_diameters']:.2g}); continuity gaps <= {p['max_gap_diameters']:.1g}"
+            )
     return 0
 
 
@@ -576,6 +587,15 @@ def add_sample(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output .npz")
     p.add_argument("--seed", type=int, default=0, help="seed of the latents")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument(
+        "--project",
+        action="store_true",
+        help=(
+            "replace each series by the nearest orbit of the run's model (identified from the "
+            "training data; multiple shooting, continuity gaps below 1e-4 attractor diameters); "
+            "the output's meta says projected: true and how far the series moved"
+        ),
+    )
     p.add_argument("--force", action="store_true", help="overwrite an existing output")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     p.set_defaults(handler=cmd_sample)

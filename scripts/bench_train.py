@@ -6,8 +6,14 @@ overhead that dominates a model this small at batch 64) and ``--bf16``; on the C
 in float32 unless asked (``--compile``, ``--bf16``), so the ratio there shows what our extra work
 (EMA, tricks, the end-of-run checkpoint and figures) costs.
 
+With ``--orbits`` it also times the loop with the series critic, the physics loss and both
+(the small model of ``scripts/demo_gan.toml`` with the best recipe's packing and layout, as the
+ablation trains them), each against that recipe without them in the same run; the one-off
+identification of the physics model is timed apart and left out of the images/s.
+
     python scripts/bench_train.py                  # CPU, 1000 images, 1 epoch each
     python scripts/bench_train.py --epochs 20      # on a GPU machine
+    python scripts/bench_train.py --epochs 2 --orbits   # the cost of the orbit parts
 """
 
 from __future__ import annotations
@@ -22,7 +28,15 @@ from chaosgan import simulate
 from chaosgan.gan import losses
 from chaosgan.gan.config import load_config
 from chaosgan.gan.models import Discriminator, Generator, init_weights
+from chaosgan.gan.physics import physics_model
 from chaosgan.gan.train import train
+
+ORBIT_VARIANTS = {
+    "pack 4 + snake (before)": {},
+    "+ series critic": {"series_weight": 1.0},
+    "+ physics loss": {"physics": "identified"},
+    "+ both": {"series_weight": 1.0, "physics": "identified"},
+}
 
 
 def plain_loop(images: torch.Tensor, epochs: int, batch: int, latent: int, device) -> float:
@@ -60,6 +74,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=64, help="batch size (default 64)")
     ap.add_argument("--compile", action="store_true", help="torch.compile on the CPU too")
     ap.add_argument("--bf16", action="store_true", help="bf16 autocast on the CPU too")
+    ap.add_argument("--orbits", action="store_true", help="also time the orbit parts")
     args = ap.parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     data = simulate("lorenz63", n=args.n, dt=0.1, seed=0)
@@ -99,6 +114,33 @@ def main() -> None:
         f"{_mode(cfg)}, EMA, checkpoint at the end)"
     )
     print(f"  ratio ours / plain: {plain_s / ours_s:.2f}x")
+    if args.orbits:
+        orbit_costs(data, args.epochs)
+
+
+def orbit_costs(data, epochs: int) -> None:
+    """images/s of the small best-recipe model with and without the orbit parts."""
+    start = time.perf_counter()
+    physics_model(data, "identified")
+    identify_s = time.perf_counter() - start
+    files = ["scripts/demo_gan.toml", "scripts/best_gan.toml"]
+    base = {"epochs": epochs, "sample_every": 10**6, "checkpoint_every": 10**6}
+    done = epochs * (data.n_series // load_config(path=files).batch_size)
+    done *= load_config(path=files).batch_size
+    print(f"orbit parts, small model (demo_gan.toml + best_gan.toml), {done} images per run:")
+    print(f"  identification of the physics model: {identify_s:.1f} s (once per run, not counted)")
+    reference = None
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, (name, overrides) in enumerate(ORBIT_VARIANTS.items()):
+            cfg = load_config(path=files, overrides={**base, **overrides})
+            start = time.perf_counter()
+            train(data, f"{tmp}/{i}", cfg, device="cpu")
+            seconds = time.perf_counter() - start - (identify_s if cfg.physics != "off" else 0)
+            reference = reference or seconds
+            print(
+                f"  {name:24s} {done / seconds:7.0f} images/s  ({reference / seconds:.2f}x the "
+                "recipe without them)"
+            )
 
 
 def _mode(cfg) -> str:

@@ -99,11 +99,24 @@ def test_instance_noise_decays_to_its_end():
     assert noisy.std().item() == pytest.approx(0.1, rel=0.05)
 
 
-def test_losses():
+def test_losses_on_hand_checked_values_share_one_signature():
     big, small = torch.full((4,), 10.0), torch.full((4,), -10.0)
-    assert losses.d_loss_bce(big, small, torch.ones(4), torch.zeros(4)) < 1e-3
+    ones, zeros = torch.ones(4), torch.zeros(4)
+    assert losses.d_loss_bce(big, small, ones, zeros) < 1e-3
     assert losses.g_loss_bce(big) < 1e-3 and losses.g_loss_bce(small) > 5
-    assert losses.d_loss_hinge(big, small) == 0 and losses.g_loss_hinge(big) == -10
+    # at logit 0 every BCE term is log 2; hinge: relu(1 - 0) + relu(1 + 0) = 2, G: -0
+    zero = torch.zeros(4)
+    assert losses.d_loss_bce(zero, zero, ones, zeros).item() == pytest.approx(2 * np.log(2))
+    assert losses.d_loss_hinge(zero, zero, ones, zeros).item() == 2.0
+    assert losses.d_loss_hinge(big, small, ones, zeros) == 0 and losses.g_loss_hinge(big) == -10
+    # per-window logits (B, W): per-sample targets broadcast over the windows
+    windows = torch.tensor([[0.0, 2.0], [-1.0, 1.0]])
+    d_real = losses.d_loss_bce(windows, windows, torch.ones(2), torch.zeros(2))
+    manual = (
+        torch.nn.functional.softplus(-windows).mean() + torch.nn.functional.softplus(windows).mean()
+    )
+    assert d_real.item() == pytest.approx(manual.item())
+    assert set(losses.LOSSES) == {"bce", "hinge"}
 
 
 def test_study_preset_switches_every_trick_on():
@@ -167,7 +180,8 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(
     out = tmp_path / "run"
     train(images_data, out, tiny(epochs=1), device="cpu")
     before = checkpoint_path(out).read_bytes()
-    monkeypatch.setattr(losses, "g_loss_bce", lambda fake: fake.mean() * float("nan"))
+    nan_loss = (losses.d_loss_bce, lambda fake: fake.mean() * float("nan"))
+    monkeypatch.setitem(losses.LOSSES, "bce", nan_loss)
     with pytest.raises(ChaosganError, match="non-finite .*generator loss.*last good checkpoint"):
         train(images_data, out, tiny(epochs=3), device="cpu", resume=True, epochs=3)
     assert checkpoint_path(out).read_bytes() == before

@@ -15,6 +15,7 @@ from typing import Any
 
 from chaosgan.encoding import LAYOUTS
 from chaosgan.errors import ChaosganError
+from chaosgan.gan.losses import LOSSES
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -53,6 +54,24 @@ class TrainConfig:
         label_flip: probability of swapping a sample's real/fake label in the D loss.
         noise_start, noise_end: instance noise std added to the discriminator's inputs, decaying
             linearly from start to end over the run (Sønderby et al. 2017; 0 = none).
+    A critic that sees time (off by default):
+        series_weight: weight of the series critic's loss in the generator's loss, beside the
+            image critic's (weight 1); 0 switches the series critic off. The series critic
+            (:class:`~chaosgan.gan.models.SeriesCritic`) judges windows of the decoded series.
+        series_width: channels of the series critic's first layers.
+    Dynamics consistency (off by default; :mod:`chaosgan.gan.physics`):
+        physics: ``off``; ``identified``: a polynomial model identified from the training data
+            before training (never the true parameters); ``known``: the true equations of the
+            catalogue system the data's meta names (labelled as such everywhere: the GAN is then
+            told the answer).
+        physics_weight: weight of the squared k-step residual (in attractor diameters squared).
+        physics_start: fraction of the run trained without it (the critics first learn what the
+            data look like: a generator pushed towards orbits from the start finds the slow
+            spirals near the fixed points, which are orbits too, and collapses onto them).
+        physics_warmup: fraction of the run over which that weight then ramps up linearly.
+        physics_steps: k, the steps after which the residual is taken (1: one-step).
+        physics_substeps: RK4 steps per sampling step dt in the model's flow (2: within 4e-5
+            attractor diameters of the exact flow, median, on Lorenz-63 at dt = 0.1).
     Run:
         seed: seeds the weights, data order, latents, noise and labels.
         sample_every: epochs between sample grids, time-series and loss-curve figures.
@@ -81,6 +100,14 @@ class TrainConfig:
     label_flip: float = 0.0
     noise_start: float = 0.0
     noise_end: float = 0.0
+    series_weight: float = 0.0
+    series_width: int = 32
+    physics: str = "off"
+    physics_weight: float = 100.0
+    physics_start: float = 0.0
+    physics_warmup: float = 0.1
+    physics_steps: int = 1
+    physics_substeps: int = 2
     seed: int = 0
     sample_every: int = 10
     checkpoint_every: int = 1
@@ -88,8 +115,12 @@ class TrainConfig:
     compile: bool = False
 
     def validate(self) -> TrainConfig:
-        if self.loss not in ("bce", "hinge"):
-            raise ChaosganError(f"loss must be 'bce' or 'hinge', got {self.loss!r}")
+        if self.loss not in LOSSES:
+            raise ChaosganError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
+        if self.physics not in PHYSICS:
+            raise ChaosganError(
+                f"physics must be one of {', '.join(PHYSICS)}, got {self.physics!r}"
+            )
         if self.layout not in LAYOUTS:
             raise ChaosganError(f"layout must be one of {', '.join(LAYOUTS)}, got {self.layout!r}")
         for name in (
@@ -102,6 +133,9 @@ class TrainConfig:
             "d_every",
             "sample_every",
             "checkpoint_every",
+            "series_width",
+            "physics_steps",
+            "physics_substeps",
         ):
             if getattr(self, name) < 1:
                 raise ChaosganError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -109,6 +143,11 @@ class TrainConfig:
             raise ChaosganError("label_smoothing and label_flip must lie in [0, 0.5)")
         if self.noise_start < 0 or self.noise_end < 0 or not 0 <= self.ema_decay < 1:
             raise ChaosganError("noise std must be >= 0 and ema_decay in [0, 1)")
+        for name in ("physics_start", "physics_warmup"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ChaosganError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
+        if not (self.series_weight >= 0 and self.physics_weight >= 0):  # also rejects NaN
+            raise ChaosganError("series_weight and physics_weight must be >= 0")
         if self.lr_g <= 0 or self.lr_d <= 0:
             raise ChaosganError("learning rates must be positive")
         if self.pack < 1 or self.batch_size % self.pack:
@@ -118,6 +157,8 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+
+PHYSICS = ("off", "identified", "known")
 
 PRESETS: dict[str, dict[str, Any]] = {
     "default": {},

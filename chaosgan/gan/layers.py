@@ -28,3 +28,9 @@ def conv_transpose2d(
 
 def linear(in_features: int, out_features: int, sn: bool) -> nn.Module:
     return _maybe_sn(nn.Linear(in_features, out_features), sn)
+
+
+def conv1d(in_ch: int, out_ch: int, kernel: int, dilation: int = 1, sn: bool = True) -> nn.Module:
+    """A 1-D convolution without padding (every output sees ``dilation * (kernel - 1) + 1``
+    genuine samples), spectrally normalised unless ``sn=False``."""
+    return _maybe_sn(nn.Conv1d(in_ch, out_ch, kernel, dilation=dilation), sn)

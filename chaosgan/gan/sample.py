@@ -3,16 +3,25 @@
 Images come from the EMA generator in eval mode, its BatchNorm statistics re-estimated for its
 own weights (:func:`chaosgan.gan.ema.standing_statistics`); they are decoded to trajectories in
 physical units with the normalisation stored in the checkpoint and saved with the real data's
-system, parameters and dt, so ``chaosgan lyapunov report`` compares them with real data directly.
+system, parameters and dt, so the scorecard compares them with real data directly. The meta
+records where the samples come from (run, epoch) and the training data's path and sha256
+(``training_data``), so the scorecard's memorisation check can find the training set.
+
+With ``project=True`` each series is replaced by the nearest orbit of the run's physics model
+(:mod:`chaosgan.gan.projection`), or, for a run trained without one, of a model identified from
+its training data; the meta then says ``projected: true``, which model was used (and whether it
+was identified or the true equations), and how far the series moved.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import torch
 
-from chaosgan.dataset import Dataset, make_dataset
+from chaosgan.dataset import Dataset, load, make_dataset
 from chaosgan.device import resolve_torch_device
 from chaosgan.encoding import Normalisation, apply_layout, decode
 from chaosgan.errors import ChaosganError
@@ -20,13 +29,21 @@ from chaosgan.gan.checkpoint import load_checkpoint
 from chaosgan.gan.config import TrainConfig, apply_overrides
 from chaosgan.gan.ema import standing_statistics
 from chaosgan.gan.models import Generator
+from chaosgan.gan.physics import PhysicsModel, physics_model
+from chaosgan.gan.projection import project as project_orbits
 
 
 @torch.no_grad()
 def sample(
-    run: str | Path, n: int = 1000, seed: int = 0, device: str = "auto", batch_size: int = 1024
+    run: str | Path,
+    n: int = 1000,
+    seed: int = 0,
+    device: str = "auto",
+    batch_size: int = 1024,
+    project: bool = False,
 ) -> Dataset:
-    """``n`` generated series from the run folder (or checkpoint file) ``run``."""
+    """``n`` generated series from the run folder (or checkpoint file) ``run``; with
+    ``project``, each replaced by the nearest orbit of the run's model (see the module)."""
     if n < 1:
         raise ChaosganError(f"n must be >= 1, got {n}")
     dev = resolve_torch_device(device)
@@ -49,8 +66,26 @@ def sample(
     ).numpy()
     norm = Normalisation.from_dict(ckpt["normalisation"])
     meta = ckpt["data_meta"]
+    trajectories = decode(apply_layout(images, config.layout, inverse=True), norm)
+    extra: dict[str, Any] = {}
+    if ckpt.get("training_data"):
+        extra["training_data"] = ckpt["training_data"]
+    if project:
+        model = _projection_model(ckpt)
+        result = project_orbits(trajectories, model.polynomial, float(meta["dt"]), model.diameter)
+        trajectories = result.orbits
+        extra["projected"] = True
+        extra["projection"] = {
+            "model": model.label,
+            "equations": model.polynomial.equations(),
+            "mean_moved_diameters": float(np.mean(result.moved)),
+            "max_moved_diameters": float(np.max(result.moved)),
+            "max_gap_diameters": float(np.max(result.max_gap)),
+            "segment_steps": result.segment_steps,
+            "iterations": result.iterations,
+        }
     return make_dataset(
-        decode(apply_layout(images, config.layout, inverse=True), norm),
+        trajectories,
         kind="generated",
         system=meta.get("system"),
         params=meta.get("params"),
@@ -61,4 +96,22 @@ def sample(
         coordinates=meta.get("coordinates"),
         source_run=str(run),
         source_epoch=int(ckpt["epoch"]),
+        **extra,
     )
+
+
+def _projection_model(ckpt: dict[str, Any]) -> PhysicsModel:
+    """The run's physics model, or one identified from its training data file."""
+    if ckpt.get("physics"):
+        return PhysicsModel.from_dict(ckpt["physics"])
+    source = ckpt.get("training_data") or {}
+    path = source.get("path")
+    if not path or not Path(path).is_file():
+        raise ChaosganError(
+            "--project needs a model: this run was trained without one and its training data "
+            f"({path or 'not recorded'}) is not readable"
+        )
+    data = load(path)
+    if data.sha256() != source.get("sha256"):
+        raise ChaosganError(f"{path} is not the data this run was trained on (sha256 differs)")
+    return physics_model(data, "identified")

@@ -36,7 +36,15 @@ from chaosgan.gan import losses, tricks
 from chaosgan.gan.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 from chaosgan.gan.config import TrainConfig
 from chaosgan.gan.ema import standing_statistics, update_ema
-from chaosgan.gan.models import Discriminator, Generator, init_weights
+from chaosgan.gan.models import (
+    Discriminator,
+    Generator,
+    ImageToSeries,
+    SeriesCritic,
+    difference_scale,
+    init_weights,
+)
+from chaosgan.gan.physics import PhysicsModel, PolynomialFlow, physics_model, residual_loss
 
 
 @dataclass
@@ -49,27 +57,50 @@ class Run:
     generator_ema: nn.Module
     opt_g: torch.optim.Optimizer
     opt_d: torch.optim.Optimizer
+    series_critic: nn.Module | None = None
+    opt_s: torch.optim.Optimizer | None = None
+    physics: PhysicsModel | None = None
     epoch: int = 0
     step: int = 0
     history: dict[str, list[float]] = field(default_factory=lambda: {"d_loss": [], "g_loss": []})
 
 
-def build_run(config: TrainConfig, device: torch.device) -> Run:
-    """Fresh models (DCGAN initialisation, seeded) and Adam optimisers for ``config``."""
+def build_run(
+    config: TrainConfig,
+    device: torch.device,
+    diff_scale: float = 1.0,
+    physics: PhysicsModel | None = None,
+) -> Run:
+    """Fresh models (DCGAN initialisation, seeded) and Adam optimisers for ``config``.
+
+    ``diff_scale`` sizes the series critic's difference channel (see
+    :func:`~chaosgan.gan.models.difference_scale`); ``physics`` is the model of the
+    dynamics-consistency loss (``None`` when ``config.physics`` is off).
+    """
     torch.manual_seed(config.seed)  # weight initialisation only; training uses its own generators
     g = Generator(config.latent_dim, config.g_width).to(device)
     d = Discriminator(config.d_width, pack=config.pack).to(device)
     g.apply(init_weights)
     d.apply(init_weights)
     betas = (config.beta1, config.beta2)
-    return Run(
+
+    def adam(module: nn.Module, lr: float) -> torch.optim.Optimizer:
+        return torch.optim.Adam(module.parameters(), lr=lr, betas=betas, fused=True)
+
+    run = Run(
         config=config,
         generator=g,
         discriminator=d,
         generator_ema=copy.deepcopy(g).eval().requires_grad_(False),
-        opt_g=torch.optim.Adam(g.parameters(), lr=config.lr_g, betas=betas, fused=True),
-        opt_d=torch.optim.Adam(d.parameters(), lr=config.lr_d, betas=betas, fused=True),
+        opt_g=adam(g, config.lr_g),
+        opt_d=adam(d, config.lr_d),
+        physics=physics,
     )
+    if config.series_weight > 0:
+        s = SeriesCritic(config.series_width, pack=config.pack, diff_scale=diff_scale).to(device)
+        s.apply(init_weights)
+        run.series_critic, run.opt_s = s, adam(s, config.lr_d)
+    return run
 
 
 def _seeded(seed: int, *keys: int, device: torch.device | str = "cpu") -> torch.Generator:
@@ -91,7 +122,7 @@ def _distributed() -> tuple[int, int]:
     return dist.get_rank(), world
 
 
-def _state(run: Run, data: Dataset) -> dict[str, Any]:
+def _state(run: Run, data: Dataset, data_path: str | Path | None) -> dict[str, Any]:
     return {
         "config": run.config.to_dict(),
         "epoch": run.epoch,
@@ -102,11 +133,27 @@ def _state(run: Run, data: Dataset) -> dict[str, Any]:
         "opt_g": run.opt_g.state_dict(),
         "opt_d": run.opt_d.state_dict(),
         "history": run.history,
+        **_optional_state(run),
+        "training_data": {
+            "path": str(Path(data_path).resolve()) if data_path else None,
+            "sha256": data.sha256(),
+        },
         "normalisation": data.meta["normalisation"],
         "data_meta": {
             k: data.meta.get(k) for k in ("system", "params", "dt", "steps", "coordinates", "seed")
         },
     }
+
+
+def _optional_state(run: Run) -> dict[str, Any]:
+    """The series critic and the physics model, when the run has them."""
+    out: dict[str, Any] = {}
+    if run.series_critic is not None and run.opt_s is not None:
+        out["series_critic"] = run.series_critic.state_dict()
+        out["opt_s"] = run.opt_s.state_dict()
+    if run.physics is not None:
+        out["physics"] = run.physics.to_dict()
+    return out
 
 
 def restore_run(ckpt: dict[str, Any], device: torch.device, epochs: int | None) -> Run:
@@ -116,13 +163,17 @@ def restore_run(ckpt: dict[str, Any], device: torch.device, epochs: int | None) 
     config = apply_overrides(TrainConfig(), ckpt["config"], "checkpoint")
     if epochs is not None:
         config.epochs = epochs
-    run = build_run(config, device)
+    physics = PhysicsModel.from_dict(ckpt["physics"]) if config.physics != "off" else None
+    run = build_run(config, device, physics=physics)
     try:
         run.generator.load_state_dict(ckpt["generator"])
         run.discriminator.load_state_dict(ckpt["discriminator"])
         run.generator_ema.load_state_dict(ckpt["generator_ema"])
         run.opt_g.load_state_dict(ckpt["opt_g"])
         run.opt_d.load_state_dict(ckpt["opt_d"])
+        if run.series_critic is not None and run.opt_s is not None:
+            run.series_critic.load_state_dict(ckpt["series_critic"])
+            run.opt_s.load_state_dict(ckpt["opt_s"])
     except (RuntimeError, KeyError, ValueError) as exc:
         raise ChaosganError(f"checkpoint does not fit the models ({str(exc)[:120]})") from None
     run.epoch, run.step = int(ckpt["epoch"]), int(ckpt["step"])
@@ -139,6 +190,7 @@ def train(
     force: bool = False,
     progress: bool = False,
     epochs: int | None = None,
+    data_path: str | Path | None = None,
 ) -> Run:
     """Train the GAN on ``data``'s images; write checkpoints and figures to the run folder ``out``.
 
@@ -150,6 +202,9 @@ def train(
         resume: continue from ``out``'s last checkpoint up to ``epochs`` (or its config's).
         force: start afresh even if ``out`` holds a run.
         progress: show a progress bar.
+        epochs: when resuming, the total epochs to reach (``None``: the run's config).
+        data_path: where ``data`` was read from, recorded with its sha256 in every checkpoint
+            (``training_data``) so that samples can name their training set.
     """
     if data.images is None:
         raise ChaosganError("the dataset has no images (they need T = 1024 samples x 3 coords)")
@@ -161,19 +216,26 @@ def train(
     else:
         if checkpoint_path(out).exists() and not force:
             raise ChaosganError(f"{out} holds a run; pass --resume to continue or --force")
-        run = build_run(config, dev)
+        config.validate()
+        physics = (
+            physics_model(data, config.physics, config.seed) if config.physics != "off" else None
+        )
+        run = build_run(config, dev, difference_scale(data.images), physics)
     cfg = run.config.validate()
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
         write_text_atomic(out / "config.json", json.dumps(cfg.to_dict(), indent=2) + "\n")
+        if run.physics is not None:
+            write_text_atomic(out / "physics.json", json.dumps(run.physics.to_dict(), indent=2))
 
-    g, d = run.generator, run.discriminator
-    g_train, d_train = g, d
+    g, d, s = run.generator, run.discriminator, run.series_critic
+    g_train, d_train, s_train = g, d, s
     if world > 1:
         from torch.nn.parallel import DistributedDataParallel as DDP
 
         ids = [dev.index] if dev.type == "cuda" else None
         g_train, d_train = DDP(g, device_ids=ids), DDP(d, device_ids=ids)
+        s_train = DDP(s, device_ids=ids) if s is not None else None
     if cfg.compile:
         # CUDA graphs ("reduce-overhead") remove the per-kernel launch cost that bounds this
         # small model at batch 64; on the CPU inductor fuses kernels into C++ loops instead.
@@ -181,11 +243,15 @@ def train(
         mode = "reduce-overhead" if dev.type == "cuda" else None
         g_train = torch.compile(g_train, mode=mode, dynamic=False)
         d_train = torch.compile(d_train, mode=mode, dynamic=False)
+        if s_train is not None:
+            s_train = torch.compile(s_train, mode=mode, dynamic=False)
     graphs = cfg.compile and dev.type == "cuda"
-    bce = cfg.loss == "bce"
-    d_loss_fn = losses.d_loss_bce if bce else losses.d_loss_hinge
-    g_loss_fn = losses.g_loss_bce if bce else losses.g_loss_hinge
+    d_loss_fn, g_loss_fn = losses.LOSSES[cfg.loss]
     autocast = torch.autocast(dev.type, torch.bfloat16, enabled=cfg.bf16)
+    to_series = ImageToSeries(data.normalisation, cfg.layout).to(dev)
+    flow = None
+    if run.physics is not None:
+        flow = PolynomialFlow(run.physics, data.dt, cfg.physics_substeps).to(dev)
 
     images = torch.from_numpy(apply_layout(data.images, cfg.layout)).to(dev)
     n = len(images)
@@ -208,7 +274,7 @@ def train(
         order = torch.randperm(n, generator=_seeded(cfg.seed, epoch))[rank::world].to(dev)
         batches = [order[i : i + bs] for i in range(0, len(order) - bs + 1, bs)]
         # loss sums stay on the device: no host sync per step (checked once per epoch)
-        d_sum, g_sum = torch.zeros((), device=dev), torch.zeros((), device=dev)
+        sums = {k: torch.zeros((), device=dev) for k in ("d_loss", "g_loss", "s_loss", "physics")}
         d_count = 0
         for i, idx in enumerate(batches):
             frac = (epoch + i / len(batches)) / cfg.epochs
@@ -222,50 +288,74 @@ def train(
             if run.step % cfg.d_every == 0:
                 for k in range(cfg.n_dis):
                     if k == 0:
-                        fake_d = fake.detach()
+                        fake_d = fake.detach().float()
                     else:
                         with torch.no_grad(), autocast:
-                            fake_d = g(torch.randn(bs, cfg.latent_dim, generator=gen, device=dev))
-                    x = tricks.add_instance_noise(torch.cat([real, fake_d.float()]), std, gen)
+                            z_d = torch.randn(bs, cfg.latent_dim, generator=gen, device=dev)
+                            fake_d = g(z_d).float()
+                    x = tricks.add_instance_noise(torch.cat([real, fake_d]), std, gen)
                     with autocast:
                         logits = d_train(x).float()
                     half = len(logits) // 2
-                    lr_, lf_ = logits[:half], logits[half:]
-                    if bce:
-                        t_real = tricks.smoothed_targets(half, True, cfg.label_smoothing, gen, dev)
-                        t_fake = tricks.smoothed_targets(half, False, cfg.label_smoothing, gen, dev)
-                        t_real = tricks.flip_targets(t_real, cfg.label_flip, gen)
-                        t_fake = tricks.flip_targets(t_fake, cfg.label_flip, gen)
-                        loss_d = d_loss_fn(lr_, lf_, t_real, t_fake)
-                    else:
-                        loss_d = d_loss_fn(lr_, lf_)
+                    t_real = tricks.smoothed_targets(half, True, cfg.label_smoothing, gen, dev)
+                    t_fake = tricks.smoothed_targets(half, False, cfg.label_smoothing, gen, dev)
+                    t_real = tricks.flip_targets(t_real, cfg.label_flip, gen)
+                    t_fake = tricks.flip_targets(t_fake, cfg.label_flip, gen)
+                    loss_d = d_loss_fn(logits[:half], logits[half:], t_real, t_fake)
                     run.opt_d.zero_grad(set_to_none=True)
                     loss_d.backward()
                     run.opt_d.step()
-                    d_sum += loss_d.detach()
+                    sums["d_loss"] += loss_d.detach()
+                    if s_train is not None and run.opt_s is not None:
+                        # the series critic: same samples and labels, no instance noise (it
+                        # would blur exactly the step-to-step motion this critic is for)
+                        with autocast:
+                            logits_s = s_train(to_series.scaled(torch.cat([real, fake_d])))
+                        logits_s = logits_s.float()
+                        loss_s = d_loss_fn(logits_s[:half], logits_s[half:], t_real, t_fake)
+                        run.opt_s.zero_grad(set_to_none=True)
+                        loss_s.backward()
+                        run.opt_s.step()
+                        sums["s_loss"] += loss_s.detach()
                     d_count += 1
             with autocast:
                 logits = d_train(tricks.add_instance_noise(fake, std, gen)).float()
+                if s_train is not None:
+                    logits_s = s_train(to_series.scaled(fake)).float()
             loss_g = g_loss_fn(logits)
+            if s_train is not None:
+                loss_g = loss_g + cfg.series_weight * g_loss_fn(logits_s)
+            if flow is not None and run.physics is not None:
+                ramp = tricks.ramp(frac, cfg.physics_start, cfg.physics_warmup)
+                residual = residual_loss(
+                    to_series(fake.float()), flow, run.physics.diameter, cfg.physics_steps
+                )
+                loss_g = loss_g + cfg.physics_weight * ramp * residual
+                sums["physics"] += residual.detach()
             run.opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             run.opt_g.step()
             update_ema(run.generator_ema, g, cfg.ema_decay, run.step)
-            g_sum += loss_g.detach()
+            sums["g_loss"] += loss_g.detach()
             run.step += 1
         if world > 1:
-            _sync_buffers(g, d, run.generator_ema)
-        d_mean, g_mean = d_sum.item() / max(d_count, 1), g_sum.item() / max(len(batches), 1)
-        _check_finite({"discriminator": d_mean, "generator": g_mean}, epoch, run, out)
+            _sync_buffers(*(m for m in (g, d, s, run.generator_ema) if m is not None))
+        means = {
+            "d_loss": sums["d_loss"].item() / max(d_count, 1),
+            "g_loss": sums["g_loss"].item() / max(len(batches), 1),
+        }
+        if s is not None:
+            means["s_loss"] = sums["s_loss"].item() / max(d_count, 1)
+        if flow is not None:
+            means["physics"] = sums["physics"].item() / max(len(batches), 1)
+        _check_finite(means, epoch, run, out)
         run.epoch = epoch + 1
-        run.history["d_loss"].append(d_mean)
-        run.history["g_loss"].append(g_mean)
-        epoch_bar.set_postfix(
-            d=f"{run.history['d_loss'][-1]:.3f}", g=f"{run.history['g_loss'][-1]:.3f}"
-        )
+        for key, value in means.items():
+            run.history.setdefault(key, []).append(value)
+        epoch_bar.set_postfix({k: f"{v:.3g}" for k, v in means.items()})
         last = run.epoch == cfg.epochs
         if rank == 0 and (run.epoch % cfg.checkpoint_every == 0 or last):
-            save_checkpoint(out, _state(run, data))
+            save_checkpoint(out, _state(run, data, data_path))
         if rank == 0 and (run.epoch % cfg.sample_every == 0 or last):
             write_figures(run, data, out, fixed_z)
     return run
@@ -285,6 +375,8 @@ def _sync_buffers(*modules: nn.Module) -> None:
 def _check_finite(means: dict[str, float], epoch: int, run: Run, out: Path) -> None:
     """Stop on a non-finite epoch-mean loss, before this epoch's weights reach a checkpoint."""
     bad = [name for name, value in means.items() if not math.isfinite(value)]
+    names = {"d_loss": "discriminator", "g_loss": "generator", "s_loss": "series critic"}
+    bad = [names.get(name, name) for name in bad]
     if bad:
         saved = checkpoint_path(out)
         where = f"{saved} (epoch {run.epoch})" if saved.exists() else "none was written yet"
@@ -300,7 +392,8 @@ def write_figures(run: Run, data: Dataset, out: Path, fixed_z: torch.Tensor) -> 
     from chaosgan.encoding import decode
     from chaosgan.plots import plot_image_grid, plot_time_series, save_figure
 
-    ema = standing_statistics(copy.deepcopy(run.generator_ema), run.config.latent_dim)
+    # figures show 64 samples: 512 latents estimate their BatchNorm statistics well enough
+    ema = standing_statistics(copy.deepcopy(run.generator_ema), run.config.latent_dim, n_batches=2)
     images = apply_layout(ema(fixed_z).float().cpu().numpy(), run.config.layout, inverse=True)
     folder = out / "samples"
     folder.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,184 @@
+"""A dynamics-consistency loss for the generator: the one-step residual of a polynomial model.
+
+A series is an orbit of a flow ``Phi_dt`` when every sample follows from the previous one,
+``x_{t+1} = Phi_dt(x_t)``. The GAN's critics judge how series *look*; this loss asks directly how
+far the generated series is from being an orbit of a model of the data:
+
+    L_phys = mean_t || x_{t+k} - Phi_dt^k(x_t) ||^2 / diameter^2,
+
+with ``Phi_dt`` a fixed-step RK4 flow of a polynomial model ``dx/dt = Xi Theta(x)`` written in
+torch (differentiable and batched), ``k`` the number of steps (1: the one-step residual) and the
+diameter the diagonal of the training data's bounding box, so the loss is in the units of the
+scorecard's ``one_step_error`` (squared). Physics-residual losses in generative models: e.g.
+Bastek, Sun & Kochmann (2025, ICLR), "Physics-informed diffusion models"; the next-step
+supervision of TimeGAN (Yoon et al. 2019) is the data-driven relative of it.
+
+Where the model comes from is recorded with it (:class:`PhysicsModel`, saved in the run folder and
+every checkpoint): ``identified`` from the training data alone (:mod:`chaosgan.identify`, the
+method chosen by a criterion computed on the data), or ``known``, the catalogue system's true
+equations, which only a dataset whose meta names a catalogue system has, and which is labelled as
+such wherever it is used: a GAN trained with it was told the answer.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from chaosgan.dataset import Dataset
+from chaosgan.errors import ChaosganError
+from chaosgan.identify.compare import identify_model
+from chaosgan.identify.library import PolynomialLibrary, PolynomialModel
+from chaosgan.identify.truth import true_coefficients
+from chaosgan.systems import SYSTEMS
+
+SOURCES = ("identified", "known")
+
+
+@dataclass(frozen=True)
+class PhysicsModel:
+    """A polynomial vector field, where it came from, and the data's attractor diameter.
+
+    ``coef`` has shape ``(D, n_terms)`` in :class:`~chaosgan.identify.library.PolynomialLibrary`
+    term order for ``degree``; ``source`` is ``identified`` or ``known`` (true equations);
+    ``info`` records how it was obtained (method, selection criterion, equations as text).
+    """
+
+    coef: np.ndarray
+    degree: int
+    names: tuple[str, ...]
+    source: str
+    diameter: float
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def library(self) -> PolynomialLibrary:
+        return PolynomialLibrary(self.coef.shape[0], self.degree, self.names)
+
+    @property
+    def polynomial(self) -> PolynomialModel:
+        return PolynomialModel(self.library, self.coef)
+
+    @property
+    def label(self) -> str:
+        """How the model is shown to users: the source, and a warning for true equations."""
+        if self.source == "known":
+            return "known (the true equations of the catalogue system: not learned from data)"
+        return f"identified from the training data ({self.info.get('method', '?')})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON- and checkpoint-safe form (lists, numbers and strings only)."""
+        return {
+            "coef": self.coef.tolist(),
+            "degree": self.degree,
+            "names": list(self.names),
+            "source": self.source,
+            "diameter": self.diameter,
+            "equations": self.polynomial.equations(),
+            "info": self.info,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PhysicsModel:
+        return cls(
+            coef=np.asarray(d["coef"], dtype=np.float64),
+            degree=int(d["degree"]),
+            names=tuple(d["names"]),
+            source=str(d["source"]),
+            diameter=float(d["diameter"]),
+            info=dict(d.get("info", {})),
+        )
+
+
+class PolynomialFlow(nn.Module):
+    """``Phi_dt``: ``substeps`` classical RK4 steps of ``dx/dt = coef @ Theta(x)`` in torch.
+
+    States are ``(..., D)``; every operation is differentiable and batched over the leading
+    dimensions. Terms are products of coordinates, the
+    same products as :meth:`PolynomialLibrary.theta_cm`, so no ``x ** 0`` ever enters the graph.
+    Two RK4 steps per dt = 0.1 on Lorenz-63 put the flow within 4e-5 attractor diameters of the
+    exact one (median; 99th percentile 1.8e-3, with three steps 4e-4, with one 1.8e-2), far
+    below the residuals the loss is meant to remove (targets: 1e-2 median, 5e-2 p99).
+    """
+
+    def __init__(self, model: PhysicsModel, dt: float, substeps: int = 2):
+        super().__init__()
+        library = model.library
+        # each term as the coordinates to multiply: x^2 y -> (0, 0, 1); the constant -> ()
+        self.factors = [tuple(np.repeat(np.arange(library.n_features), p)) for p in library.powers]
+        self.register_buffer(
+            "coef", torch.as_tensor(model.coef, dtype=torch.float64), persistent=False
+        )
+        self.dt = float(dt)
+        self.substeps = int(substeps)
+
+    def rhs(self, x: torch.Tensor) -> torch.Tensor:
+        """The vector field at states ``(..., D)``."""
+        columns = x.unbind(-1)
+        terms = []
+        for factors in self.factors:
+            if not factors:
+                terms.append(torch.ones_like(columns[0]))
+                continue
+            term = columns[factors[0]]
+            for d in factors[1:]:
+                term = term * columns[d]
+            terms.append(term)
+        return torch.stack(terms, dim=-1) @ self.coef.to(x.dtype).T
+
+    def forward(self, x: torch.Tensor, steps: int = 1) -> torch.Tensor:
+        """``Phi_dt^steps(x)``."""
+        h = self.dt / self.substeps
+        for _ in range(steps * self.substeps):
+            k1 = self.rhs(x)
+            k2 = self.rhs(x + 0.5 * h * k1)
+            k3 = self.rhs(x + 0.5 * h * k2)
+            k4 = self.rhs(x + h * k3)
+            x = x + (h / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+        return x
+
+
+def residual_loss(
+    series: torch.Tensor, flow: PolynomialFlow, diameter: float, steps: int = 1
+) -> torch.Tensor:
+    """``mean || x_{t+steps} - Phi^steps(x_t) ||^2 / diameter^2`` over series ``(B, T, D)``."""
+    predicted = flow(series[:, :-steps], steps)
+    residual = series[:, steps:] - predicted
+    return residual.square().sum(dim=-1).mean() / diameter**2
+
+
+def physics_model(data: Dataset, source: str, seed: int = 0) -> PhysicsModel:
+    """The model of the dynamics-consistency loss for training data ``data``.
+
+    ``identified``: fitted on the data alone (:func:`chaosgan.identify.identify_model` picks the
+    method by a criterion computed from the data); ``known``: the true equations of the
+    catalogue system named by the data's meta, labelled as such.
+    """
+    norm = data.normalisation
+    diameter = float(np.linalg.norm(np.subtract(norm.maximum, norm.minimum)))
+    names = tuple(data.coordinate_names)
+    d = data.trajectories.shape[2]
+    if source == "known":
+        system = SYSTEMS.get(data.meta.get("system") or "")
+        if system is None or not data.meta.get("params"):
+            raise ChaosganError(
+                "physics = 'known' needs a dataset whose meta names a catalogue system and its "
+                "parameters; use physics = 'identified'"
+            )
+        library = PolynomialLibrary(d, 2, names)
+        coef = true_coefficients(system, data.meta["params"], library)
+        info = {"method": "true equations", "system": system.name, "params": data.meta["params"]}
+        return PhysicsModel(coef, 2, names, "known", diameter, info)
+    if source != "identified":
+        raise ChaosganError(f"unknown physics source {source!r} (valid: {', '.join(SOURCES)})")
+    model, info = identify_model(data.trajectories, data.dt, seed=seed, variable_names=names)
+    # plain, strict JSON for checkpoints and physics.json: a diverged method's criterion is null
+    criterion = {m: (v if math.isfinite(v) else None) for m, v in info["criterion"].items()}
+    info = json.loads(json.dumps({**info, "criterion": criterion}, default=float))
+    return PhysicsModel(model.coef, model.library.degree, names, "identified", diameter, info)

@@ -1,0 +1,203 @@
+"""Generated series that are orbits: in-graph decoding, the series critic, the physics loss and its
+torch flow, orbit projection, and a run that uses them end to end (tiny sizes, CPU)."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from chaosgan import load_dataset, simulate
+from chaosgan.cli import main
+from chaosgan.encoding import LAYOUTS, apply_layout, decode
+from chaosgan.errors import ChaosganError
+from chaosgan.gan.checkpoint import load_checkpoint
+from chaosgan.gan.config import load_config
+from chaosgan.gan.models import Generator, ImageToSeries, SeriesCritic, difference_scale
+from chaosgan.gan.physics import PhysicsModel, PolynomialFlow, physics_model, residual_loss
+from chaosgan.gan.projection import _block_tridiagonal_solve, project
+from chaosgan.gan.sample import sample
+from chaosgan.gan.train import train
+from chaosgan.integrate import advance
+
+TINY = {"latent_dim": 8, "g_width": 16, "d_width": 8, "batch_size": 8, "sample_every": 100}
+
+
+@pytest.fixture(scope="module")
+def lorenz():
+    return simulate("lorenz63", n=24, dt=0.1, seed=0)
+
+
+@pytest.fixture(scope="module")
+def known(lorenz):
+    return physics_model(lorenz, "known")
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_in_graph_decode_equals_the_codecs_decode(lorenz, layout):
+    laid = apply_layout(lorenz.images, layout)
+    expected = decode(apply_layout(laid, layout, inverse=True), lorenz.normalisation)
+    got = ImageToSeries(lorenz.normalisation, layout)(torch.from_numpy(laid).double())
+    np.testing.assert_allclose(got.numpy(), expected, rtol=0, atol=1e-12)
+
+
+def test_series_critic_scores_windows_and_packs_without_mixing(lorenz):
+    critic = SeriesCritic(8, pack=2, diff_scale=difference_scale(lorenz.images))
+    series = ImageToSeries(lorenz.normalisation, "raster").scaled(torch.from_numpy(lorenz.images))
+    logits = critic(series[:8])
+    assert logits.shape == (4, 1024 - 60)  # 4 packs, one logit per 61-sample window
+    critic.eval()
+    changed = series[:8].clone()
+    changed[4:] += 0.5  # the last two packs only
+    after = critic(changed)
+    assert torch.equal(logits[:2], after[:2]) and not torch.equal(logits[2:], after[2:])
+
+
+def test_torch_flow_equals_the_numpy_integrator(known):
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-15, 15, (3, 50)) + np.array([[0.0], [0.0], [25.0]])
+    expected = advance(known.polynomial.rhs, x.copy(), None, 0.1 / 7, 7 * 3)
+    flow = PolynomialFlow(known, dt=0.1, substeps=7)
+    got = flow(torch.from_numpy(x.T.copy()), steps=3).numpy().T
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-10)
+
+
+def test_residual_loss_is_zero_on_real_orbits_and_its_gradient_reaches_the_generator(lorenz, known):
+    flow = PolynomialFlow(known, dt=lorenz.dt, substeps=10)  # the data's own RK4 step
+    real = torch.from_numpy(lorenz.trajectories)
+    assert residual_loss(real, flow, known.diameter).item() < 1e-20
+    assert residual_loss(real, flow, known.diameter, steps=3).item() < 1e-20
+    shuffled = real[:, torch.randperm(real.shape[1], generator=torch.Generator().manual_seed(0))]
+    assert residual_loss(shuffled, flow, known.diameter).item() > 1e-2
+    g = Generator(8, 16)
+    to_series = ImageToSeries(lorenz.normalisation, "snake")
+    loss = residual_loss(to_series(g(torch.randn(4, 8))), flow.float(), known.diameter)
+    loss.backward()
+    grads = [p.grad for p in g.parameters()]
+    assert all(gr is not None and torch.isfinite(gr).all() for gr in grads)
+    assert grads[0].abs().sum() > 0  # the first layer: the gradient went all the way back
+
+
+def test_identified_model_comes_from_the_data_and_is_labelled(lorenz):
+    model = physics_model(lorenz, "identified")
+    assert model.source == "identified" and "identified" in model.label
+    truth = physics_model(lorenz, "known")
+    assert "true equations" in truth.label
+    # learned, not copied: close to the truth but not bit-equal
+    assert 0 < np.abs(model.coef - truth.coef).max() < 1e-2
+    assert PhysicsModel.from_dict(json.loads(json.dumps(model.to_dict()))).coef.tolist() == (
+        model.coef.tolist()
+    )
+    bare = simulate("lorenz63", n=4, dt=0.1, seed=0)
+    bare.meta["system"] = None
+    with pytest.raises(ChaosganError, match="catalogue system"):
+        physics_model(bare, "known")
+
+
+def test_block_tridiagonal_solve_matches_a_dense_solve():
+    rng = np.random.default_rng(1)
+    b, k, d = 3, 5, 3
+    diag = rng.normal(size=(b, k, d, d))
+    diag = diag @ diag.transpose(0, 1, 3, 2) + 10 * np.eye(d)
+    upper = rng.normal(size=(b, k - 1, d, d))
+    rhs = rng.normal(size=(b, k, d))
+    x = _block_tridiagonal_solve(diag, upper, rhs)
+    for i in range(b):
+        dense = np.zeros((k * d, k * d))
+        for j in range(k):
+            dense[j * d : (j + 1) * d, j * d : (j + 1) * d] = diag[i, j]
+        for j in range(k - 1):
+            dense[j * d : (j + 1) * d, (j + 1) * d : (j + 2) * d] = upper[i, j]
+            dense[(j + 1) * d : (j + 2) * d, j * d : (j + 1) * d] = upper[i, j].T
+        np.testing.assert_allclose(x[i].ravel(), np.linalg.solve(dense, rhs[i].ravel()))
+
+
+def _one_step_errors(series, model, dt, diameter):
+    a = series[:, :-1].reshape(-1, 3).T.copy()
+    predicted = advance(model.rhs, a, None, dt / 10, 10).T
+    return np.linalg.norm(series[:, 1:].reshape(-1, 3) - predicted, axis=1) / diameter
+
+
+def test_projection_turns_a_noisy_orbit_into_a_nearby_orbit(known):
+    clean = simulate("lorenz63", n=3, dt=0.1, seed=5).trajectories
+    rng = np.random.default_rng(0)
+    noisy = clean + 0.01 * clean.reshape(-1, 3).std(0) * rng.standard_normal(clean.shape)
+    model = physics_model(simulate("lorenz63", n=16, dt=0.1, seed=6), "identified")
+    result = project(noisy, model.polynomial, 0.1, model.diameter, tol=1e-4)
+    assert result.orbits.shape == noisy.shape and np.isfinite(result.orbits).all()
+    assert result.max_gap.max() < 1e-4
+    # an orbit of the model: every step follows the flow (the gaps bound the segment ends)
+    assert _one_step_errors(result.orbits, model.polynomial, 0.1, model.diameter).max() < 2e-4
+    assert np.median(_one_step_errors(noisy, model.polynomial, 0.1, model.diameter)) > 1e-3
+    # nearer to the clean orbit than the noisy input was
+    dist = np.sqrt(((result.orbits - clean) ** 2).sum(axis=2).mean())
+    assert dist < 0.5 * np.sqrt(((noisy - clean) ** 2).sum(axis=2).mean())
+    assert 0 < result.moved.mean() < 0.01
+
+
+def test_projection_of_garbage_is_an_orbit_or_a_clear_error(known):
+    rng = np.random.default_rng(2)
+    garbage = rng.uniform(-20, 40, (2, 256, 3))
+    try:
+        result = project(garbage, known.polynomial, 0.1, known.diameter)
+    except ChaosganError as exc:
+        assert "gaps" in str(exc) or "diverges" in str(exc)
+    else:
+        assert np.isfinite(result.orbits).all() and result.max_gap.max() < 1e-4
+    with pytest.raises(ChaosganError, match="diverges"):
+        project(garbage * 1e8, known.polynomial, 0.1, known.diameter)
+    with pytest.raises(ChaosganError, match="NaN"):
+        project(np.full((1, 10, 3), np.nan), known.polynomial, 0.1, known.diameter)
+
+
+def test_training_with_both_and_resuming_is_exact_and_samples_project(lorenz, tmp_path):
+    cfg = load_config(overrides={**TINY, "epochs": 2, "series_weight": 0.5, "physics": "known"})
+    straight = train(lorenz, tmp_path / "a", cfg, device="cpu")
+    assert straight.history["physics"][-1] > 0 and len(straight.history["s_loss"]) == 2
+    half = load_config(overrides={**cfg.to_dict(), "epochs": 1})
+    train(lorenz, tmp_path / "b", half, device="cpu")
+    resumed = train(lorenz, tmp_path / "b", half, device="cpu", resume=True, epochs=2)
+    for name in ("generator", "series_critic"):
+        a = getattr(straight, name).state_dict()
+        b = getattr(resumed, name).state_dict()
+        assert all(torch.equal(a[k], b[k]) for k in a)
+    ckpt = load_checkpoint(tmp_path / "b")
+    assert ckpt["physics"]["source"] == "known"
+    assert json.loads((tmp_path / "b" / "physics.json").read_text())["equations"]
+    raw = sample(tmp_path / "b", n=4)
+    assert "projected" not in raw.meta
+
+
+def test_physics_changes_training_and_cli_sample_project_records_it(
+    lorenz, tmp_path, capsys, monkeypatch
+):
+    plain = train(lorenz, tmp_path / "p", load_config(overrides={**TINY, "epochs": 1}))
+    phys = train(
+        lorenz,
+        tmp_path / "q",
+        load_config(overrides={**TINY, "epochs": 1, "physics": "identified", "physics_warmup": 0}),
+    )
+    a, b = plain.generator.state_dict(), phys.generator.state_dict()
+    assert not torch.equal(a["net.0.weight"], b["net.0.weight"])
+    assert load_checkpoint(tmp_path / "q")["physics"]["source"] == "identified"
+    data_path = tmp_path / "real.npz"
+    lorenz.save(data_path)
+    run = tmp_path / "run"
+    args = ["train", str(data_path), "--out", str(run), "--epochs", "1", "--device", "cpu"]
+    config = tmp_path / "tiny.toml"
+    config.write_text("\n".join(f"{k} = {v}" for k, v in TINY.items()) + "\n")
+    assert main([*args, "--config", str(config)]) == 0
+    capsys.readouterr()
+    # a one-epoch generator draws nothing an orbit is near (projection refuses it, tested
+    # above): let it "generate" noisy real series, to test what --project records
+    rng = np.random.default_rng(0)
+    noisy = lorenz.trajectories[:3] + 0.05 * rng.standard_normal((3, 1024, 3))
+    monkeypatch.setattr("chaosgan.gan.sample.decode", lambda images, norm: noisy[: len(images)])
+    out = tmp_path / "gen.npz"
+    assert main(["sample", str(run), "--n", "3", "--out", str(out), "--project", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    ds = load_dataset(out)
+    assert ds.meta["projected"] is True and summary["projected"] is True
+    assert "identified" in ds.meta["projection"]["model"]
+    assert ds.meta["projection"]["max_gap_diameters"] < 1e-4
+    assert ds.meta["training_data"]["sha256"] == lorenz.sha256()
