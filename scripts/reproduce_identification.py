@@ -22,7 +22,7 @@ import warnings
 import numpy as np
 
 from chaosgan import simulate
-from chaosgan.identify import identify
+from chaosgan.identify import METHODS, identify
 from chaosgan.identify.library import PolynomialLibrary
 from chaosgan.identify.observations import add_noise
 from chaosgan.identify.truth import lorenz63_parameters
@@ -78,17 +78,20 @@ def pysindy_rows(x: np.ndarray, dt: float) -> dict[str, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--n", type=int, default=16, help="series per dataset (default 16)")
+    ap.add_argument("--dts", default="0.01,0.1", help="sampling steps (default 0.01,0.1)")
+    ap.add_argument("--methods", default=",".join(METHODS), help="methods (default all)")
     ap.add_argument(
         "--noise-seeds", type=int, default=5, help="noise draws per noisy row (default 5)"
     )
     ap.add_argument("--json", action="store_true", help="print JSON")
     args = ap.parse_args()
     out = []
-    for dt in (0.01, 0.1):
+    methods = [m for m in args.methods.split(",") if m]
+    for dt in (float(v) for v in args.dts.split(",")):
         ds = simulate("lorenz63", n=args.n, dt=dt, seed=0, method="dop853")
         for noise in (0.0, 0.01):
             seeds = range(1, 1 + (args.noise_seeds if noise else 1))
-            runs = [identify(ds, noise=noise, seed=seed)["methods"] for seed in seeds]
+            runs = [identify(ds, methods, noise=noise, seed=seed)["methods"] for seed in seeds]
             methods = {
                 name: {
                     "rmse": float(np.median([r[name]["rmse"] for r in runs])),
