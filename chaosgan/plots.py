@@ -1,33 +1,34 @@
 """Preview figures of a dataset: the attractor in 3D, a few time series, a grid of images.
 
-Figures are written atomically as PNG; matplotlib runs on the non-interactive Agg backend.
+Figures are written atomically as PNG. They are built with matplotlib's object API
+(``matplotlib.figure.Figure``, rendered by its Agg canvas on ``savefig``), never through
+``pyplot``, so importing chaosgan never switches the user's backend or opens a window.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from chaosgan.atomic import write_atomic  # noqa: E402
-from chaosgan.dataset import Dataset  # noqa: E402
-from chaosgan.encoding import to_uint8  # noqa: E402
+from chaosgan.atomic import write_atomic
+from chaosgan.dataset import Dataset
+from chaosgan.encoding import to_uint8
 
 
-def save_figure(fig: plt.Figure, path: Path) -> Path:
-    """Save ``fig`` as PNG atomically and close it."""
+def save_figure(fig: Figure, path: Path) -> Path:
+    """Save ``fig`` as PNG atomically; a figure made through ``pyplot`` is also closed."""
     write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight"))
-    plt.close(fig)
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close(fig)
     return path
 
 
 def plot_attractor(ds: Dataset, path: Path, n_series: int = 5, title: str = "") -> Path:
     """The first three coordinates of a few series in 3D."""
-    fig = plt.figure(figsize=(6, 5))
+    fig = Figure(figsize=(6, 5))
     ax = fig.add_subplot(projection="3d")
     names = ds.coordinate_names
     for traj in ds.trajectories[:n_series]:
@@ -42,7 +43,8 @@ def plot_attractor(ds: Dataset, path: Path, n_series: int = 5, title: str = "") 
 def plot_time_series(ds: Dataset, path: Path, n_series: int = 3, max_coords: int = 3) -> Path:
     """Each coordinate against time (time units) for a few series."""
     d = min(ds.trajectories.shape[2], max_coords)
-    fig, axes = plt.subplots(d, 1, figsize=(9, 1.9 * d), sharex=True, squeeze=False)
+    fig = Figure(figsize=(9, 1.9 * d))
+    axes = fig.subplots(d, 1, sharex=True, squeeze=False)
     t = np.arange(ds.trajectories.shape[1]) * ds.dt
     names = ds.coordinate_names
     for c in range(d):
@@ -59,7 +61,8 @@ def plot_image_grid(images: np.ndarray, path: Path, cols: int = 8, title: str = 
     """Images ``(N, 3, 32, 32)`` in [-1, 1] as a grid (R, G, B = the three coordinates)."""
     n = len(images)
     rows = max(1, int(np.ceil(n / cols)))
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.1, rows * 1.1), squeeze=False)
+    fig = Figure(figsize=(cols * 1.1, rows * 1.1))
+    axes = fig.subplots(rows, cols, squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:

@@ -1,4 +1,4 @@
-"""Side by side: the scorecards of several ``chaosgan lyapunov report`` folders as one Markdown
+"""Side by side: the scorecards of several ``chaosgan score`` report folders as one Markdown
 table (generated vs real for each folder, and the first folder's real-vs-real floor).
 
     python scripts/compare_reports.py results/full/study results/full/best
@@ -14,6 +14,8 @@ from pathlib import Path
 
 
 def cell(key: str, value) -> str:
+    if value is None:
+        return "-"  # an older report without this metric
     if key == "one_step_error":
         return f"{value['median']:.3f} (p99 {value['p99']:.2f})"
     if key == "lyapunov_ratio":
@@ -44,7 +46,7 @@ def main() -> None:
     print("|---|" + "---:|" * (len(names) + 1))
     for key in metrics[0]:
         row = [cell(key, metrics[0][key]["floor"])] + [
-            cell(key, m[key]["generated"]) for m in metrics
+            cell(key, m[key]["generated"] if key in m else None) for m in metrics
         ]
         print(f"| {key} | " + " | ".join(row) + " |")
 

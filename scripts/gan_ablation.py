@@ -23,7 +23,8 @@ import time
 
 import numpy as np
 
-from chaosgan import metrics, simulate
+from chaosgan import simulate
+from chaosgan.evaluate import metrics
 from chaosgan.gan.config import load_config
 from chaosgan.gan.sample import sample
 from chaosgan.gan.train import train

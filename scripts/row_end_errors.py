@@ -15,8 +15,9 @@ import sys
 
 import numpy as np
 
-from chaosgan import load_dataset, metrics
+from chaosgan import load_dataset
 from chaosgan.errors import ChaosganError
+from chaosgan.evaluate import metrics
 from chaosgan.systems import get_system
 
 

@@ -14,7 +14,13 @@ from chaosgan.errors import ChaosganError
 from chaosgan.gan.checkpoint import load_checkpoint
 from chaosgan.gan.config import load_config
 from chaosgan.gan.models import Generator, ImageToSeries, SeriesCritic, difference_scale
-from chaosgan.gan.physics import PhysicsModel, PolynomialFlow, physics_model, residual_loss
+from chaosgan.gan.physics import (
+    PhysicsModel,
+    PolynomialFlow,
+    physics_model,
+    residual_channels,
+    residual_loss,
+)
 from chaosgan.gan.projection import _block_tridiagonal_solve, project
 from chaosgan.gan.sample import sample
 from chaosgan.gan.train import train
@@ -39,6 +45,19 @@ def test_in_graph_decode_equals_the_codecs_decode(lorenz, layout):
     expected = decode(apply_layout(laid, layout, inverse=True), lorenz.normalisation)
     got = ImageToSeries(lorenz.normalisation, layout)(torch.from_numpy(laid).double())
     np.testing.assert_allclose(got.numpy(), expected, rtol=0, atol=1e-12)
+
+
+def test_a_residual_critic_needs_the_physics_model_and_reads_the_residuals(lorenz, known):
+    with pytest.raises(ChaosganError, match="series_residual needs physics"):
+        load_config(overrides={**TINY, "series_weight": 1.0, "series_residual": True})
+    critic = SeriesCritic(8, residual=True).eval()
+    series = ImageToSeries(lorenz.normalisation, "raster").scaled(torch.from_numpy(lorenz.images))
+    flow = PolynomialFlow(known, dt=lorenz.dt, substeps=10)
+    real = residual_channels(torch.from_numpy(lorenz.trajectories).float(), flow, known.diameter)
+    assert real.abs().max() < 1e-2  # real orbits: residuals far below 1% of the diameter
+    assert not torch.equal(critic(series[:2], real[:2]), critic(series[:2], real[:2] + 1.0))
+    with pytest.raises(ValueError, match="pass them"):
+        critic(series[:2])
 
 
 def test_series_critic_scores_windows_and_packs_without_mixing(lorenz):
@@ -125,7 +144,7 @@ def test_projection_turns_a_noisy_orbit_into_a_nearby_orbit(known):
     model = physics_model(simulate("lorenz63", n=16, dt=0.1, seed=6), "identified")
     result = project(noisy, model.polynomial, 0.1, model.diameter, tol=1e-4)
     assert result.orbits.shape == noisy.shape and np.isfinite(result.orbits).all()
-    assert result.max_gap.max() < 1e-4
+    assert result.converged.all() and result.max_gap.max() < 1e-4
     # an orbit of the model: every step follows the flow (the gaps bound the segment ends)
     assert _one_step_errors(result.orbits, model.polynomial, 0.1, model.diameter).max() < 2e-4
     assert np.median(_one_step_errors(noisy, model.polynomial, 0.1, model.diameter)) > 1e-3
@@ -138,12 +157,10 @@ def test_projection_turns_a_noisy_orbit_into_a_nearby_orbit(known):
 def test_projection_of_garbage_is_an_orbit_or_a_clear_error(known):
     rng = np.random.default_rng(2)
     garbage = rng.uniform(-20, 40, (2, 256, 3))
-    try:
-        result = project(garbage, known.polynomial, 0.1, known.diameter)
-    except ChaosganError as exc:
-        assert "gaps" in str(exc) or "diverges" in str(exc)
-    else:
-        assert np.isfinite(result.orbits).all() and result.max_gap.max() < 1e-4
+    result = project(garbage, known.polynomial, 0.1, known.diameter)
+    assert np.isfinite(result.orbits).all() and np.isfinite(result.max_gap).all()
+    # no orbit is near uniform noise: every series is marked, none passed off as an orbit
+    assert not result.converged.any() and (result.max_gap > 1e-4).all()
     with pytest.raises(ChaosganError, match="diverges"):
         project(garbage * 1e8, known.polynomial, 0.1, known.diameter)
     with pytest.raises(ChaosganError, match="NaN"):
@@ -151,7 +168,16 @@ def test_projection_of_garbage_is_an_orbit_or_a_clear_error(known):
 
 
 def test_training_with_both_and_resuming_is_exact_and_samples_project(lorenz, tmp_path):
-    cfg = load_config(overrides={**TINY, "epochs": 2, "series_weight": 0.5, "physics": "known"})
+    cfg = load_config(
+        overrides={
+            **TINY,
+            "epochs": 2,
+            "series_weight": 0.5,
+            "physics": "known",
+            "series_residual": True,
+            "series_residual_noise": 1.0,
+        }
+    )
     straight = train(lorenz, tmp_path / "a", cfg, device="cpu")
     assert straight.history["physics"][-1] > 0 and len(straight.history["s_loss"]) == 2
     half = load_config(overrides={**cfg.to_dict(), "epochs": 1})
@@ -200,4 +226,13 @@ def test_physics_changes_training_and_cli_sample_project_records_it(
     assert ds.meta["projected"] is True and summary["projected"] is True
     assert "identified" in ds.meta["projection"]["model"]
     assert ds.meta["projection"]["max_gap_diameters"] < 1e-4
+    assert ds.meta["projection"]["acceptance"] == 1.0 and ds.meta["projection"]["drawn"] == 3
     assert ds.meta["training_data"]["sha256"] == lorenz.sha256()
+    # a generator whose series no orbit is near: nothing is passed off as projected
+    garbage = rng.uniform(-20, 40, (3, 1024, 3))
+    monkeypatch.setattr("chaosgan.gan.sample.decode", lambda images, norm: garbage[: len(images)])
+    capsys.readouterr()
+    args = ["sample", str(run), "--n", "3", "--out", str(tmp_path / "g2.npz"), "--project"]
+    assert main(args) == 2
+    assert "have an orbit of the model near them" in capsys.readouterr().err
+    assert not (tmp_path / "g2.npz").exists()

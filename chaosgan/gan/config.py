@@ -8,6 +8,7 @@ checkpoint and as ``config.json`` in the run folder.
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -21,6 +22,8 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
+
+MAX_WIDTH = 8192  # latent_dim, g_width, d_width: larger would not fit any GPU's memory
 
 
 @dataclass
@@ -59,6 +62,12 @@ class TrainConfig:
             image critic's (weight 1); 0 switches the series critic off. The series critic
             (:class:`~chaosgan.gan.models.SeriesCritic`) judges windows of the decoded series.
         series_width: channels of the series critic's first layers.
+        series_residual: the series critic also sees each sample's one-step residual under the
+            physics model (a physics-informed discriminator; needs ``physics`` on).
+        series_residual_noise: std of Gaussian noise added to those residual channels, in
+            hundredths of the attractor diameter: residuals well below it (the one-step error
+            asked of a good generator is 1e-2 diameters) cannot tell real from fake, so the
+            critic cannot win on them alone and keeps judging the rest of the series.
     Dynamics consistency (off by default; :mod:`chaosgan.gan.physics`):
         physics: ``off``; ``identified``: a polynomial model identified from the training data
             before training (never the true parameters); ``known``: the true equations of the
@@ -74,7 +83,8 @@ class TrainConfig:
             attractor diameters of the exact flow, median, on Lorenz-63 at dt = 0.1).
     Run:
         seed: seeds the weights, data order, latents, noise and labels.
-        sample_every: epochs between sample grids, time-series and loss-curve figures.
+        sample_every: epochs between sample grids, time-series and loss-curve figures (also
+            drawn at the last epoch); a value beyond ``epochs`` draws none.
         checkpoint_every: epochs between checkpoints (the last epoch is always saved).
         bf16: bfloat16 autocast (CUDA or CPU); losses and the optimiser stay in float32.
         compile: ``torch.compile`` the models; on CUDA with CUDA graphs ("reduce-overhead"),
@@ -102,6 +112,8 @@ class TrainConfig:
     noise_end: float = 0.0
     series_weight: float = 0.0
     series_width: int = 32
+    series_residual: bool = False
+    series_residual_noise: float = 0.0
     physics: str = "off"
     physics_weight: float = 100.0
     physics_start: float = 0.0
@@ -115,6 +127,10 @@ class TrainConfig:
     compile: bool = False
 
     def validate(self) -> TrainConfig:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ChaosganError(f"{f.name} must be a finite number, got {value}")
         if self.loss not in LOSSES:
             raise ChaosganError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
         if self.physics not in PHYSICS:
@@ -139,15 +155,22 @@ class TrainConfig:
         ):
             if getattr(self, name) < 1:
                 raise ChaosganError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("latent_dim", "g_width", "d_width"):
+            if getattr(self, name) > MAX_WIDTH:
+                raise ChaosganError(f"{name} must be <= {MAX_WIDTH}, got {getattr(self, name)}")
         if not 0 <= self.label_smoothing < 0.5 or not 0 <= self.label_flip < 0.5:
             raise ChaosganError("label_smoothing and label_flip must lie in [0, 0.5)")
         if self.noise_start < 0 or self.noise_end < 0 or not 0 <= self.ema_decay < 1:
             raise ChaosganError("noise std must be >= 0 and ema_decay in [0, 1)")
+        if self.series_residual and (self.physics == "off" or self.series_weight <= 0):
+            raise ChaosganError("series_residual needs physics on and series_weight > 0")
         for name in ("physics_start", "physics_warmup"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ChaosganError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
         if not (self.series_weight >= 0 and self.physics_weight >= 0):  # also rejects NaN
             raise ChaosganError("series_weight and physics_weight must be >= 0")
+        if not self.series_residual_noise >= 0:
+            raise ChaosganError("series_residual_noise must be >= 0")
         if self.lr_g <= 0 or self.lr_d <= 0:
             raise ChaosganError("learning rates must be positive")
         if self.pack < 1 or self.batch_size % self.pack:
@@ -162,6 +185,21 @@ PHYSICS = ("off", "identified", "known")
 
 PRESETS: dict[str, dict[str, Any]] = {
     "default": {},
+    # the recommended recipe (README "The GAN"; scripts/orbit_ablation.py measures each part):
+    # PacGAN packs of 4 against mode collapse, the snake layout so that consecutive samples are
+    # neighbouring pixels, a critic of the decoded series, and the dynamics-consistency loss of
+    # a model identified from the training data, switched on once the critics have learnt
+    "best": {
+        "pack": 4,
+        "layout": "snake",
+        "series_weight": 1.0,
+        "series_residual": True,
+        "series_residual_noise": 1.0,
+        "physics": "identified",
+        "physics_weight": 3000.0,
+        "physics_start": 0.3,
+        "physics_warmup": 0.3,
+    },
     # the study's recipe: every trick on
     "study": {
         "lr_g": 1e-4,
@@ -192,6 +230,8 @@ def apply_overrides(config: TrainConfig, overrides: dict[str, Any], source: str)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ChaosganError(f"{source}: {key} must be a number, got {value!r}")
             value = float(value)
+            if not math.isfinite(value):
+                raise ChaosganError(f"{source}: {key} must be a finite number, got {value!r}")
         if isinstance(default, str) and not isinstance(value, str):
             raise ChaosganError(f"{source}: {key} must be a string, got {value!r}")
         values[key] = value

@@ -113,7 +113,9 @@ class PolynomialFlow(nn.Module):
         # each term as the coordinates to multiply: x^2 y -> (0, 0, 1); the constant -> ()
         self.factors = [tuple(np.repeat(np.arange(library.n_features), p)) for p in library.powers]
         self.register_buffer(
-            "coef", torch.as_tensor(model.coef, dtype=torch.float64), persistent=False
+            "coef",
+            torch.from_numpy(np.ascontiguousarray(model.coef, dtype=np.float64)),
+            persistent=False,
         )
         self.dt = float(dt)
         self.substeps = int(substeps)
@@ -142,6 +144,16 @@ class PolynomialFlow(nn.Module):
             k4 = self.rhs(x + h * k3)
             x = x + (h / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
         return x
+
+
+RESIDUAL_UNIT = 0.01  # residual channels are in hundredths of the attractor diameter
+
+
+def residual_channels(series: torch.Tensor, flow: PolynomialFlow, diameter: float) -> torch.Tensor:
+    """``(x_t - Phi(x_{t-1})) / (0.01 diameter)`` for series ``(B, T, D)`` (0 at t = 0): what
+    a physics-informed critic sees beside the series (real data: about 0)."""
+    residual = series[:, 1:] - flow(series[:, :-1])
+    return torch.cat([torch.zeros_like(residual[:, :1]), residual], 1) / (RESIDUAL_UNIT * diameter)
 
 
 def residual_loss(

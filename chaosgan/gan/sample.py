@@ -10,11 +10,14 @@ records where the samples come from (run, epoch) and the training data's path an
 With ``project=True`` each series is replaced by the nearest orbit of the run's physics model
 (:mod:`chaosgan.gan.projection`), or, for a run trained without one, of a model identified from
 its training data; the meta then says ``projected: true``, which model was used (and whether it
-was identified or the true equations), and how far the series moved.
+was identified or the true equations), how far the series moved, and what fraction of the drawn
+series had an orbit near them (the others are dropped and more drawn: a selection, so it is
+recorded).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +44,12 @@ def sample(
     device: str = "auto",
     batch_size: int = 1024,
     project: bool = False,
+    training_data: Dataset | None = None,
 ) -> Dataset:
     """``n`` generated series from the run folder (or checkpoint file) ``run``; with
-    ``project``, each replaced by the nearest orbit of the run's model (see the module)."""
+    ``project``, each replaced by the nearest orbit of the run's model (see the module), or,
+    for a run without one, of a model identified from ``training_data`` (default: the data file
+    the checkpoint names)."""
     if n < 1:
         raise ChaosganError(f"n must be >= 1, got {n}")
     dev = resolve_torch_device(device)
@@ -56,34 +62,30 @@ def sample(
         raise ChaosganError(f"checkpoint does not fit the generator ({str(exc)[:120]})") from None
     standing_statistics(g, config.latent_dim, seed=seed)
     gen = torch.Generator().manual_seed(seed)
-    images = torch.cat(
-        [
-            g(torch.randn(min(batch_size, n - i), config.latent_dim, generator=gen).to(dev))
-            .float()
-            .cpu()
-            for i in range(0, n, batch_size)
-        ]
-    ).numpy()
     norm = Normalisation.from_dict(ckpt["normalisation"])
     meta = ckpt["data_meta"]
-    trajectories = decode(apply_layout(images, config.layout, inverse=True), norm)
+
+    def draw(count: int) -> np.ndarray:
+        """``count`` more series (the latent stream continues from the last draw)."""
+        images = torch.cat(
+            [
+                g(torch.randn(min(batch_size, count - i), config.latent_dim, generator=gen).to(dev))
+                .float()
+                .cpu()
+                for i in range(0, count, batch_size)
+            ]
+        ).numpy()
+        return decode(apply_layout(images, config.layout, inverse=True), norm)
+
     extra: dict[str, Any] = {}
     if ckpt.get("training_data"):
         extra["training_data"] = ckpt["training_data"]
     if project:
-        model = _projection_model(ckpt)
-        result = project_orbits(trajectories, model.polynomial, float(meta["dt"]), model.diameter)
-        trajectories = result.orbits
+        model = _projection_model(ckpt, training_data)
+        trajectories, extra["projection"] = _draw_projected(draw, n, model, float(meta["dt"]))
         extra["projected"] = True
-        extra["projection"] = {
-            "model": model.label,
-            "equations": model.polynomial.equations(),
-            "mean_moved_diameters": float(np.mean(result.moved)),
-            "max_moved_diameters": float(np.max(result.moved)),
-            "max_gap_diameters": float(np.max(result.max_gap)),
-            "segment_steps": result.segment_steps,
-            "iterations": result.iterations,
-        }
+    else:
+        trajectories = draw(n)
     return make_dataset(
         trajectories,
         kind="generated",
@@ -100,10 +102,64 @@ def sample(
     )
 
 
-def _projection_model(ckpt: dict[str, Any]) -> PhysicsModel:
-    """The run's physics model, or one identified from its training data file."""
+MAX_ROUNDS = 10
+
+
+def _draw_projected(
+    draw: Callable[[int], np.ndarray], n: int, model: PhysicsModel, dt: float
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """``n`` projected series and the meta that describes them.
+
+    Series with no orbit near them (projection does not converge) are dropped and more are
+    drawn, up to ``MAX_ROUNDS`` rounds; the acceptance rate is recorded, since keeping only the
+    projectable series is a selection that can bias the sample.
+    """
+    kept: list[np.ndarray] = []
+    moved: list[np.ndarray] = []
+    gaps: list[np.ndarray] = []
+    drawn = iterations = 0
+    for _ in range(MAX_ROUNDS):
+        have = sum(len(k) for k in kept)
+        if have >= n:
+            break
+        rate = have / drawn if drawn else 1.0
+        if drawn and rate == 0:
+            break
+        count = n if not drawn else min(4 * n, int(np.ceil((n - have) / rate * 1.2)))
+        result = project_orbits(draw(count), model.polynomial, dt, model.diameter)
+        drawn += count
+        iterations += result.iterations
+        kept.append(result.orbits[result.converged])
+        moved.append(result.moved[result.converged])
+        gaps.append(result.max_gap[result.converged])
+    have = sum(len(k) for k in kept)
+    if have < n:
+        raise ChaosganError(
+            f"only {have} of {drawn} generated series have an orbit of the model near them "
+            f"(continuity gaps within 1e-4 diameters); {n} were asked for: the generator's "
+            "errors are not noise-like enough for projection"
+        )
+    orbits = np.concatenate(kept)[:n]
+    moved_all, gaps_all = np.concatenate(moved)[:n], np.concatenate(gaps)[:n]
+    info = {
+        "model": model.label,
+        "equations": model.polynomial.equations(),
+        "acceptance": have / drawn,
+        "drawn": drawn,
+        "mean_moved_diameters": float(moved_all.mean()),
+        "max_moved_diameters": float(moved_all.max()),
+        "max_gap_diameters": float(gaps_all.max()),
+        "iterations": iterations,
+    }
+    return orbits, info
+
+
+def _projection_model(ckpt: dict[str, Any], training_data: Dataset | None) -> PhysicsModel:
+    """The run's physics model, or one identified from its training data."""
     if ckpt.get("physics"):
         return PhysicsModel.from_dict(ckpt["physics"])
+    if training_data is not None:
+        return physics_model(training_data, "identified")
     source = ckpt.get("training_data") or {}
     path = source.get("path")
     if not path or not Path(path).is_file():

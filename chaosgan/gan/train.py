@@ -15,7 +15,6 @@ writes files.
 from __future__ import annotations
 
 import copy
-import json
 import math
 import os
 from dataclasses import dataclass, field
@@ -27,13 +26,18 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from chaosgan.atomic import write_text_atomic
+from chaosgan.atomic import StagedFolder, check_folder_writable, write_text_atomic
 from chaosgan.dataset import Dataset
 from chaosgan.device import resolve_torch_device
 from chaosgan.encoding import apply_layout
 from chaosgan.errors import ChaosganError
 from chaosgan.gan import losses, tricks
-from chaosgan.gan.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
+from chaosgan.gan.checkpoint import (
+    check_same_data,
+    checkpoint_path,
+    load_checkpoint,
+    save_checkpoint,
+)
 from chaosgan.gan.config import TrainConfig
 from chaosgan.gan.ema import standing_statistics, update_ema
 from chaosgan.gan.models import (
@@ -44,7 +48,14 @@ from chaosgan.gan.models import (
     difference_scale,
     init_weights,
 )
-from chaosgan.gan.physics import PhysicsModel, PolynomialFlow, physics_model, residual_loss
+from chaosgan.gan.physics import (
+    PhysicsModel,
+    PolynomialFlow,
+    physics_model,
+    residual_channels,
+    residual_loss,
+)
+from chaosgan.jsonio import dumps
 
 
 @dataclass
@@ -97,7 +108,12 @@ def build_run(
         physics=physics,
     )
     if config.series_weight > 0:
-        s = SeriesCritic(config.series_width, pack=config.pack, diff_scale=diff_scale).to(device)
+        s = SeriesCritic(
+            config.series_width,
+            pack=config.pack,
+            diff_scale=diff_scale,
+            residual=config.series_residual,
+        ).to(device)
         s.apply(init_weights)
         run.series_critic, run.opt_s = s, adam(s, config.lr_d)
     return run
@@ -212,21 +228,61 @@ def train(
     rank, world = _distributed()
     dev = resolve_torch_device(device, rank)
     if resume:
-        run = restore_run(load_checkpoint(out, dev), dev, epochs)
+        ckpt = load_checkpoint(out, dev)
+        check_same_data(ckpt, data.sha256(), data.meta, str(out))
+        run = restore_run(ckpt, dev, epochs)
     else:
-        if checkpoint_path(out).exists() and not force:
-            raise ChaosganError(f"{out} holds a run; pass --resume to continue or --force")
+        check_run_folder(out, force)
         config.validate()
         physics = (
             physics_model(data, config.physics, config.seed) if config.physics != "off" else None
         )
         run = build_run(config, dev, difference_scale(data.images), physics)
-    cfg = run.config.validate()
+    run.config.validate()
+    # A fresh run is built in a staging folder that replaces ``out`` whole at its first
+    # checkpoint: a run that fails before then leaves the old run (or nothing) behind.
+    stage = StagedFolder(out) if rank == 0 and not resume else None
+    try:
+        return _train(run, data, out, stage, dev, rank, world, progress, data_path)
+    finally:
+        if stage is not None:
+            stage.discard()
+
+
+def check_run_folder(out: Path, force: bool) -> None:
+    """A fresh run may go to a new or empty folder, or with ``force`` replace a run folder;
+    anything else (another run without ``--force``, a folder of other files, a file) is refused."""
+    if out.exists() and not out.is_dir():
+        raise ChaosganError(f"{out} is a file, not a run folder")
+    if out.is_dir() and any(out.iterdir()):
+        is_run = checkpoint_path(out).exists() or (out / "config.json").exists()
+        if not is_run:
+            raise ChaosganError(f"{out} holds files that are not a run; choose another --out")
+        if not force:
+            raise ChaosganError(f"{out} holds a run; pass --resume to continue or --force")
+    check_folder_writable(out, force=True)
+
+
+def _train(
+    run: Run,
+    data: Dataset,
+    out: Path,
+    stage: StagedFolder | None,
+    dev: torch.device,
+    rank: int,
+    world: int,
+    progress: bool,
+    data_path: str | Path | None,
+) -> Run:
+    """The loop; writes go to ``stage.path`` until the first checkpoint publishes it."""
+    cfg = run.config
+    if stage is not None:
+        out = stage.path
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(out / "config.json", json.dumps(cfg.to_dict(), indent=2) + "\n")
+        write_text_atomic(out / "config.json", dumps(cfg.to_dict()) + "\n")
         if run.physics is not None:
-            write_text_atomic(out / "physics.json", json.dumps(run.physics.to_dict(), indent=2))
+            write_text_atomic(out / "physics.json", dumps(run.physics.to_dict()) + "\n")
 
     g, d, s = run.generator, run.discriminator, run.series_critic
     g_train, d_train, s_train = g, d, s
@@ -249,9 +305,33 @@ def train(
     d_loss_fn, g_loss_fn = losses.LOSSES[cfg.loss]
     autocast = torch.autocast(dev.type, torch.bfloat16, enabled=cfg.bf16)
     to_series = ImageToSeries(data.normalisation, cfg.layout).to(dev)
-    flow = None
+    flow = real_residuals = None
     if run.physics is not None:
         flow = PolynomialFlow(run.physics, data.dt, cfg.physics_substeps).to(dev)
+        if cfg.series_residual:  # the real series' residual channels, once
+            with torch.no_grad():
+                traj = torch.from_numpy(data.trajectories).float().to(dev)
+                real_residuals = torch.cat(
+                    [
+                        residual_channels(chunk, flow, run.physics.diameter)
+                        for chunk in traj.split(128)
+                    ]
+                )
+
+    def series_logits(
+        images: torch.Tensor, residuals: torch.Tensor | None, gen: torch.Generator
+    ) -> torch.Tensor:
+        """The series critic's logits for images in the GAN's layout; residual channels get
+        the configured noise, so residuals below it cannot tell real from fake."""
+        assert s_train is not None
+        if residuals is not None:
+            residuals = tricks.add_instance_noise(residuals, cfg.series_residual_noise, gen)
+        return s_train(to_series.scaled(images), residuals)
+
+    def fake_residuals(images: torch.Tensor) -> torch.Tensor | None:
+        if real_residuals is None or flow is None or run.physics is None:
+            return None
+        return residual_channels(to_series(images.float()), flow, run.physics.diameter)
 
     images = torch.from_numpy(apply_layout(data.images, cfg.layout)).to(dev)
     n = len(images)
@@ -309,8 +389,12 @@ def train(
                     if s_train is not None and run.opt_s is not None:
                         # the series critic: same samples and labels, no instance noise (it
                         # would blur exactly the step-to-step motion this critic is for)
+                        residuals = None
+                        if real_residuals is not None:
+                            with torch.no_grad():
+                                residuals = torch.cat([real_residuals[idx], fake_residuals(fake_d)])
                         with autocast:
-                            logits_s = s_train(to_series.scaled(torch.cat([real, fake_d])))
+                            logits_s = series_logits(torch.cat([real, fake_d]), residuals, gen)
                         logits_s = logits_s.float()
                         loss_s = d_loss_fn(logits_s[:half], logits_s[half:], t_real, t_fake)
                         run.opt_s.zero_grad(set_to_none=True)
@@ -321,7 +405,7 @@ def train(
             with autocast:
                 logits = d_train(tricks.add_instance_noise(fake, std, gen)).float()
                 if s_train is not None:
-                    logits_s = s_train(to_series.scaled(fake)).float()
+                    logits_s = series_logits(fake, fake_residuals(fake), gen).float()
             loss_g = g_loss_fn(logits)
             if s_train is not None:
                 loss_g = loss_g + cfg.series_weight * g_loss_fn(logits_s)
@@ -356,7 +440,10 @@ def train(
         last = run.epoch == cfg.epochs
         if rank == 0 and (run.epoch % cfg.checkpoint_every == 0 or last):
             save_checkpoint(out, _state(run, data, data_path))
-        if rank == 0 and (run.epoch % cfg.sample_every == 0 or last):
+            if stage is not None:
+                out = stage.publish()
+        figures_on = cfg.sample_every <= cfg.epochs  # beyond the run: no figures at all
+        if rank == 0 and figures_on and (run.epoch % cfg.sample_every == 0 or last):
             write_figures(run, data, out, fixed_z)
     return run
 

@@ -1,8 +1,9 @@
 """Real-vs-generated fidelity metrics: distributional, spectral, dynamical, discriminative.
 
-Each metric takes two arrays of trajectories ``(N, T, D)`` (the reference, real data, first) and
-returns a number; the scorecard (:mod:`chaosgan.scorecard`) computes each one for real vs
-generated and for real vs an independent real dataset, the floor that sampling noise alone gives.
+Pure functions, no I/O. Each metric takes two arrays of trajectories ``(N, T, D)`` (the
+reference, real data, first) and returns a number; the scorecard
+(:mod:`chaosgan.evaluate.scorecard`) computes each one for real vs generated and for real vs an
+independent real dataset, the floor that sampling noise alone gives.
 
 - ``wasserstein_over_std``: 1-Wasserstein distance between the marginal distributions of one
   coordinate (scipy), divided by the real coordinate's std. 0 is identical; ~0.01 is the floor
@@ -28,6 +29,32 @@ generated and for real vs an independent real dataset, the floor that sampling n
   ratio, other / real (1 best).
 - ``discriminative_score``: held-out accuracy of a small 1-D CNN trained to tell the two sets
   apart (it sees the whole time series, so temporal structure counts). 0.5 is indistinguishable.
+
+**D_stsp and D_H as the papers compute them.** ``state_space_divergence_reference`` and
+``hellinger_spectrum_reference`` transcribe the reference code of the dynamical-systems-
+reconstruction papers (DurstewitzLab/GTF-shPLRNN, ``src/measures/stsp_measure.jl`` and
+``pse.jl``), which take *one* trajectory ``(T, D)`` per side. Our pooled versions above take all
+N series at once; where they differ, and what each difference does:
+
+- D_stsp bin range: reference ``[min - 0.1 std, max + 0.1 std]`` of the real data, generated
+  points outside it *dropped*; ours ``[min, max]``, generated points *clipped* into the edge bins
+  (a generator that overshoots the attractor is charged for it in the edge bins instead of
+  disappearing from the histogram).
+- D_stsp Laplace smoothing: reference adds alpha = 1e-5 to the *counts*, ours to the
+  *probabilities*. With 10^5-10^6 points the reference's empty-bin probability is ~1e-11, ours
+  1e-5, so a generated histogram that misses bins the real data visits costs ~log(1e6) more per
+  unit of missed mass in the reference: our values are smaller and saturate earlier.
+- D_stsp dimensions: the reference bins every coordinate (and switches to a GMM estimate from 6
+  on); ours bins the first three. Standardising first (ours) changes nothing: bins are affine.
+- D_H: identical definitions for one series (standardise, |rfft|^2, Gaussian smoothing with
+  scipy's reflect padding, normalise, Hellinger, mean over coordinates; tested to 1e-12). Ours
+  averages the N spectra before comparing (pooled); the reference compares one long trajectory,
+  whose finer frequency grid makes a smoothing of ``sigma`` bins a narrower band.
+- Both: the floor depends on how many samples enter the histogram / spectrum, so a pooled number
+  for 1000 x 1024 samples and a paper's number for one 10^5-sample trajectory are on different
+  floors. The scorecard therefore also gives the papers' protocol at our series length
+  (``*_per_series``: the reference measure between real series i and generated series i,
+  median over pairs), with its own floor.
 """
 
 from __future__ import annotations
@@ -76,6 +103,57 @@ def state_space_divergence(
     p = (p / p.sum() + smoothing) / (1 + smoothing * p.size)
     q = (q / max(q.sum(), 1) + smoothing) / (1 + smoothing * q.size)
     return float(np.sum(p * np.log(p / q)))
+
+
+def state_space_divergence_reference(
+    x: np.ndarray, x_gen: np.ndarray, bins: int = 30, alpha: float = 1e-5
+) -> float:
+    """D_stsp of one trajectory ``(T, D)`` against another, as GTF-shPLRNN computes it.
+
+    Bins span ``[min - 0.1 std, max + 0.1 std]`` of ``x`` per coordinate (every coordinate; the
+    reference switches to a GMM estimate from D = 6, which is not transcribed here); generated
+    points outside are dropped; Laplace smoothing adds ``alpha`` to the counts; KL(p_x || p_gen).
+    NaN when no generated point falls inside the bins (the reference's convention).
+    """
+    std = x.std(axis=0, ddof=1)
+    edges = [
+        np.linspace(lo, hi, bins + 1)
+        for lo, hi in zip(x.min(0) - 0.1 * std, x.max(0) + 0.1 * std, strict=True)
+    ]
+    p = np.histogramdd(x, bins=edges)[0].ravel()
+    q = np.histogramdd(x_gen, bins=edges)[0].ravel()
+    if q.sum() == 0:
+        return float("nan")
+    p = (p + alpha) / (p.sum() + alpha * p.size)
+    q = (q + alpha) / (q.sum() + alpha * q.size)
+    return float(np.sum(p * np.log(p / q)))
+
+
+def hellinger_spectrum_reference(x: np.ndarray, x_gen: np.ndarray, sigma: float = 20.0) -> float:
+    """D_H of one trajectory ``(T, D)`` against another, as GTF-shPLRNN's ``pse.jl`` computes
+    it: z-score each coordinate, |rfft|^2, Gaussian smoothing (scipy, reflect), negatives set to
+    0, normalise, Hellinger distance ``sqrt(sum (sqrt p - sqrt q)^2 / 2)``, mean over coordinates.
+    """
+
+    def spectrum(a: np.ndarray) -> np.ndarray:
+        z = (a - a.mean(axis=0)) / a.std(axis=0, ddof=1)
+        ps = np.abs(np.fft.rfft(z, axis=0)) ** 2
+        if sigma > 0:
+            ps = np.clip(gaussian_filter1d(ps, sigma, axis=0), 0, None)
+        return ps / ps.sum(axis=0)
+
+    p, q = spectrum(x), spectrum(x_gen)
+    return float(np.mean(np.sqrt(np.sum((np.sqrt(p) - np.sqrt(q)) ** 2, axis=0) / 2)))
+
+
+def per_series_median(
+    measure: Callable[[np.ndarray, np.ndarray], float], real: np.ndarray, gen: np.ndarray
+) -> float:
+    """The papers' one-trajectory protocol at our series length: ``measure(real[i], gen[i])``
+    over the pairs ``i < min(N_real, N_gen)``, median of the finite values (NaN if none)."""
+    values = np.array([measure(r, g) for r, g in zip(real, gen, strict=False)])
+    finite = values[np.isfinite(values)]
+    return float(np.median(finite)) if len(finite) else float("nan")
 
 
 def power_spectra(x: np.ndarray, sigma: float = 20.0) -> np.ndarray:

@@ -1,0 +1,234 @@
+"""Fidelity scorecard: real-vs-real sits on the floor; corrupted data are flagged by stated margins.
+
+Floors measured for 100 vs 100 Lorenz series (seeds 0 and 1, dt = 0.1): W1/std <= 0.009,
+D_stsp 0.015, D_H 0.009, ACF distance 0.010, one-step error 1e-6, correlation-dimension ratio
+0.99, classifier accuracy 0.55. ``FLOOR_BOUNDS`` (quoted in the README) leave room above those.
+"""
+
+import json
+
+import numpy as np
+import pytest
+
+from chaosgan import Dataset, simulate
+from chaosgan.evaluate import metrics, score
+from chaosgan.evaluate.lyapunov import compare_exponents
+from chaosgan.evaluate.memorisation import memorisation_ratio, nearest_distances
+from chaosgan.evaluate.scorecard import SCHEMA, RealReference, pair_metrics
+
+N = 100
+
+# Real vs real, 100 vs 100 Lorenz series at dt = 0.1: every metric's documented floor (README).
+FLOOR_BOUNDS = {
+    "wasserstein_over_std": (0.0, 0.03),
+    "state_space_divergence": (0.0, 0.05),
+    "hellinger_spectrum": (0.0, 0.03),
+    "autocorrelation_distance": (0.0, 0.03),
+    "one_step_error": (0.0, 1e-4),
+    "correlation_dimension_ratio": (0.9, 1.1),
+    "diversity_ratio": (0.95, 1.05),
+    "discriminative_accuracy": (0.35, 0.65),
+    "lyapunov_ratio": (0.9, 1.1),
+    "state_space_divergence_per_series": (0.0, 6.0),
+    "hellinger_spectrum_per_series": (0.0, 0.06),
+    "memorisation_ratio": (0.9, 1.1),
+}
+
+
+def scalar(key: str, value) -> list[float]:
+    """The numbers a bound applies to (every coordinate; the median of the one-step error)."""
+    if key == "one_step_error":
+        return [value["median"]]
+    if key == "lyapunov_ratio":
+        return [v["value"] for v in value.values()]
+    return list(value) if isinstance(value, list) else [value]
+
+
+@pytest.fixture(scope="module")
+def real():
+    return simulate("lorenz63", n=N, dt=0.1, seed=0)
+
+
+@pytest.fixture(scope="module")
+def real2():
+    return simulate("lorenz63", n=N, dt=0.1, seed=1)
+
+
+@pytest.fixture(scope="module")
+def pair(real):
+    ref = RealReference.of(real)
+
+    def run(other: np.ndarray) -> dict:
+        return pair_metrics(ref, Dataset(other, dict(real.meta)), seed=0)[0]
+
+    return run
+
+
+def corrupt(x: np.ndarray, how: str) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    if how == "shuffled":
+        return x[:, rng.permutation(x.shape[1])]
+    if how == "noise":
+        return x + rng.normal(size=x.shape) * 0.05 * x.reshape(-1, 3).std(0)
+    if how == "smoothed":
+        kernel = np.ones(5) / 5
+        return np.apply_along_axis(lambda s: np.convolve(s, kernel, mode="same"), 1, x)
+    raise ValueError(how)
+
+
+@pytest.fixture(scope="module")
+def card(real, real2):
+    """score() with real vs real as the floor, 5%-noise real data as 'generated', and a
+    training set of which the generated series are noisy copies."""
+    floor = simulate("lorenz63", n=N, dt=0.1, seed=2)
+    noisy = Dataset(corrupt(real2.trajectories, "noise"), {**real2.meta, "kind": "generated"})
+    return score(real, noisy, floor=floor, train=real2)
+
+
+def test_score_puts_real_vs_real_within_every_documented_floor(card):
+    m = card.to_dict()["metrics"]
+    assert set(m) == set(FLOOR_BOUNDS)
+    for key, (lo, hi) in FLOOR_BOUNDS.items():
+        values = scalar(key, m[key]["floor"])
+        assert all(lo <= v <= hi for v in values), (key, values)
+
+
+def test_score_flags_noise_and_copying_against_the_floor(card):
+    d = card.to_dict()
+    m = d["metrics"]
+    assert d["schema"] == SCHEMA and set(d["inputs"]) == {"real", "generated", "floor", "train"}
+    assert m["one_step_error"]["generated"]["median"] > 100 * m["one_step_error"]["floor"]["median"]
+    assert m["correlation_dimension_ratio"]["generated"] > 1.1
+    # the generated series are the training series plus 5% noise: copies, not new series
+    assert m["memorisation_ratio"]["generated"] < 0.2
+    assert d["warnings"] == []
+    assert d["lyapunov"]["reference_exponent"] == pytest.approx(0.9056)
+    assert card.to_markdown().startswith("# Fidelity scorecard\n")
+    json.dumps(d, allow_nan=False)  # strict JSON: no NaN anywhere
+
+
+def test_shuffled_time_order_is_flagged_by_the_temporal_metrics(pair, real2):
+    m = pair(corrupt(real2.trajectories, "shuffled"))
+    assert max(m["wasserstein_over_std"]) < 0.03  # the marginals cannot see it ...
+    assert m["hellinger_spectrum"] > 0.2  # ... everything that looks at time can
+    assert m["autocorrelation_distance"] > 0.05
+    assert m["one_step_error"]["median"] > 0.1
+    assert m["correlation_dimension_ratio"] < 0.5
+    assert m["discriminative_accuracy"] > 0.9
+
+
+def test_added_noise_is_flagged(pair, real2):
+    m = pair(corrupt(real2.trajectories, "noise"))
+    assert m["one_step_error"]["median"] > 0.005  # thousands of times the floor
+    assert m["state_space_divergence"] > 0.05
+    assert m["correlation_dimension_ratio"] > 1.1
+
+
+def test_wrong_parameters_are_flagged(pair):
+    m = pair(simulate("lorenz63", n=N, dt=0.1, seed=1, params={"rho": 35.0}).trajectories)
+    assert max(m["wasserstein_over_std"]) > 0.3
+    assert m["state_space_divergence"] > 1.0
+    assert m["hellinger_spectrum"] > 0.05
+    assert m["autocorrelation_distance"] > 0.05
+    assert m["one_step_error"]["median"] > 0.02
+    assert m["discriminative_accuracy"] > 0.9
+
+
+def test_smoothed_series_are_flagged(pair, real2):
+    m = pair(corrupt(real2.trajectories, "smoothed"))
+    assert max(m["wasserstein_over_std"]) > 0.1
+    assert m["hellinger_spectrum"] > 0.1
+    assert m["one_step_error"]["median"] > 0.01
+    assert m["discriminative_accuracy"] > 0.9
+
+
+def test_mode_collapse_is_flagged(pair, real2):
+    """Every 'generated' series a near-copy of one of two real series (a collapsed generator):
+    the marginals stay plausible, the diversity ratio does not."""
+    x = real2.trajectories
+    rng = np.random.default_rng(0)
+    collapsed = x[rng.integers(0, 2, len(x))] + rng.normal(size=x.shape) * 0.05 * x.std((0, 1))
+    m = pair(collapsed)
+    assert m["diversity_ratio"] < 0.7  # two modes: about 1 - 1/2 of the real diversity
+    assert pair(x)["diversity_ratio"] > 0.95
+
+
+def test_lyapunov_ratio_flags_shuffled_series(real, real2):
+    shuffled = Dataset(corrupt(real2.trajectories, "shuffled"), dict(real2.meta))
+    ratios = compare_exponents(real, shuffled, backend="fast").ratios()
+    for c in ratios.values():
+        lo, hi = c["ci95"]
+        assert lo > 1.5 or hi < 0.67
+
+
+def test_trivial_baselines_are_what_the_issue_says(real):
+    b = metrics.trivial_baselines(real.trajectories, metrics.attractor_diameter(real.trajectories))
+    assert 0.05 < b["no_change"] < 0.2 and 0.15 < b["random_point"] < 0.4
+
+
+def test_nearest_distances_equal_scikit_learn_brute_force():
+    from sklearn.neighbors import NearestNeighbors
+
+    rng = np.random.default_rng(0)
+    reference = rng.normal(size=(300, 64))
+    queries = np.concatenate([rng.normal(size=(100, 64)), reference[:20] + 1e-9])  # near-ties
+    nn = NearestNeighbors(n_neighbors=1, algorithm="brute").fit(reference)
+    index = nn.kneighbors(queries, return_distance=False)[:, 0]
+    got = nearest_distances(queries, reference, block=37)  # blocks that do not divide Q
+    # scikit-learn's neighbour, its distance taken directly (its own |a|^2 - 2ab + |b|^2 form
+    # rounds distances of 1e-9 to about 1e-7; ours re-ranks with exact differences)
+    want = np.linalg.norm(queries - reference[index], axis=1)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+    assert np.all(got[100:] < 1e-8)
+
+
+def test_memorisation_ratio_tells_copies_from_fresh_data(real, real2):
+    train = simulate("lorenz63", n=N, dt=0.1, seed=3).trajectories
+    rng = np.random.default_rng(1)
+    copies = train[rng.integers(0, len(train), N)]  # a generator that returns training series
+    assert memorisation_ratio(copies, real.trajectories, train)["ratio"] < 0.2
+    fresh = memorisation_ratio(real2.trajectories, real.trajectories, train)
+    assert 0.9 < fresh["ratio"] < 1.1
+    assert fresh["generated_median"] > 0.5  # standardised RMS distances of unrelated series
+
+
+def test_hellinger_reference_transcription_equals_ours_on_one_series(real, real2):
+    """For one series per side the pooled D_H and the papers' definition coincide."""
+    for i in range(3):
+        ours = metrics.hellinger_spectrum(
+            real.trajectories[i : i + 1], real2.trajectories[i : i + 1]
+        )
+        ref = metrics.hellinger_spectrum_reference(real.trajectories[i], real2.trajectories[i])
+        assert ours == pytest.approx(ref, rel=1e-9, abs=1e-12)
+    assert ref > 0.01
+
+
+def test_state_space_divergence_reference_differs_where_documented(real, real2):
+    x, y = real.trajectories.reshape(-1, 3), real2.trajectories.reshape(-1, 3)
+    assert metrics.state_space_divergence_reference(x, x) == pytest.approx(0.0, abs=1e-12)
+    # generated points entirely outside the real range: the reference drops them (NaN),
+    # ours clips them into the edge bins and charges for it
+    far = y + 10 * x.std(0)
+    assert np.isnan(metrics.state_space_divergence_reference(x, far))
+    assert (
+        metrics.state_space_divergence(real.trajectories, far.reshape(real.trajectories.shape)) > 3
+    )
+    # Laplace smoothing on counts (reference) punishes missed bins far more than on
+    # probabilities (ours): keep only half of the attractor (x > 0) as 'generated'
+    half = y[y[:, 0] > 0]
+    ours = metrics.state_space_divergence(real.trajectories, half[None])
+    ref = metrics.state_space_divergence_reference(x, half)
+    assert ref > 2 * ours > 0
+
+
+def test_rosenstein_parameters_are_derived_once_from_the_real_data(lorenz_small):
+    from dataclasses import asdict
+
+    from chaosgan.lyapunov.from_data import derive_rosenstein_params
+
+    other = simulate("lorenz63", n=40, dt=0.1, seed=5, params={"rho": 35.0})
+    card = score(lorenz_small, other, metrics=False, lyapunov_params="auto")
+    derived = derive_rosenstein_params(lorenz_small.trajectories, lorenz_small.dt)
+    used = card.to_dict()["lyapunov"]["estimator_params"]
+    assert used == asdict(derived) == card.data.lyapunov.other.params  # the same for both sides
+    assert used != asdict(derive_rosenstein_params(other.trajectories, other.dt))
