@@ -286,8 +286,9 @@ def cmd_lyapunov_estimate(args: argparse.Namespace) -> int:
     from chaosgan.lyapunov.from_data import estimate_dataset
 
     ds = load(args.data)
+    params = "auto" if args.method == "rosenstein" and args.params == "auto" else None
     est = estimate_dataset(
-        ds, args.method, backend=args.backend, n_jobs=args.jobs, progress=show_progress()
+        ds, args.method, params, args.backend, n_jobs=args.jobs, progress=show_progress()
     )
     result = est.to_dict()
     if args.json:
@@ -451,8 +452,9 @@ def add_lyapunov(sub: argparse._SubParsersAction) -> None:
         "estimate",
         help="per-coordinate largest exponent of every series in a dataset",
         description=(
-            "Largest exponent of each series and coordinate with fixed, calibrated estimator "
-            "parameters (see chaosgan.lyapunov.from_data); median, mean and bootstrap 95% CI."
+            "Largest exponent of each series and coordinate, Rosenstein's parameters chosen "
+            "from the data or fixed (see chaosgan.lyapunov.from_data); median, mean and "
+            "bootstrap 95% CI."
         ),
     )
     e.add_argument("data", help="dataset .npz")
@@ -462,6 +464,12 @@ def add_lyapunov(sub: argparse._SubParsersAction) -> None:
         default="auto",
         choices=BACKENDS,
         help="fast (batched torch), nolds (reference), auto (default)",
+    )
+    e.add_argument(
+        "--params",
+        default="auto",
+        choices=("auto", "fixed"),
+        help="Rosenstein parameters from the data (default) or the fixed defaults",
     )
     e.add_argument(
         "--jobs", type=int_range(1, 1024), default=None, help="processes for nolds (default: cores)"

@@ -27,6 +27,7 @@ import argparse
 import json
 import math
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -66,11 +67,12 @@ def run_case(system: str, params: dict, dt: float, lam: float, n: int, steps: in
     x = x.trajectories
     out = {}
     derived = derive_rosenstein_params(x, dt)
-    for name, p in (("auto", derived), ("fixed", RosensteinParams())):
-        row = {"params": p.__dict__, "median": [], "rel_error": []}
+    fixed = dict.fromkeys(range(3), RosensteinParams())
+    for name, per_coord in (("auto", derived), ("fixed", fixed)):
+        row = {"params": [asdict(per_coord[c]) for c in range(3)], "median": [], "rel_error": []}
         for c in range(3):
             try:
-                v = estimate_series(x[:, :, c], dt, params=p, backend="fast")
+                v = estimate_series(x[:, :, c], dt, params=per_coord[c], backend="fast")
                 med = float(np.nanmedian(v))
             except Exception as exc:  # a fixed parameter set too long for the series
                 row["error"] = str(exc)

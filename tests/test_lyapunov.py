@@ -146,6 +146,13 @@ def test_cli_spectrum_and_estimate_json(capsys, lorenz_small_path):
     assert est["method"] == "rosenstein" and est["dt"] == 0.1
     for c in est["coordinates"].values():
         assert {"median", "mean", "ci95", "n"} <= set(c) and c["n"] == 40
+    assert set(est["params"]) == {"x", "y", "z"}  # derived from the data, per coordinate
+    fixed = run_json(capsys, "lyapunov", "estimate", str(lorenz_small_path), "--params", "fixed")
+    assert fixed["params"]["lag_time"] == RosensteinParams().lag_time
+    l96 = run_json(
+        capsys, "lyapunov", "spectrum", "--system", "lorenz96", "--n", "2", "--time", "2"
+    )
+    assert len(l96["exponents"]) == 40 and l96["sum"] == pytest.approx(-40.0, abs=1e-3)
 
 
 def test_report_of_two_real_datasets_has_ratio_ci_containing_one(capsys, tmp_path):
@@ -172,10 +179,11 @@ def test_derived_rosenstein_params_are_deterministic_and_reusable():
     consistent with dt, and applied explicitly give what ``params="auto"`` gives."""
     ds = simulate("lorenz63", n=48, dt=0.1, seed=3)
     p = derive_rosenstein_params(ds.trajectories, ds.dt)
-    assert p == derive_rosenstein_params(ds.trajectories, ds.dt)
-    samples = p.in_samples(ds.dt)
-    assert samples["lag"] >= 1 and samples["min_tsep"] >= samples["lag"]
-    assert 0 <= samples["fit_offset"] < samples["trajectory_len"] - 1
+    assert p == derive_rosenstein_params(ds.trajectories, ds.dt) and set(p) == {0, 1, 2}
+    for c in p.values():
+        samples = c.in_samples(ds.dt)
+        assert samples["lag"] >= 1 and samples["min_tsep"] >= samples["lag"]
+        assert 0 <= samples["fit_offset"] < samples["trajectory_len"] - 1
     auto = estimate_dataset(ds, params="auto", backend="fast").to_dict()
     explicit = estimate_dataset(ds, params=p, backend="fast").to_dict()
     assert auto == explicit
@@ -201,7 +209,7 @@ def test_calibration_subset_within_15_percent():
         x = simulate(system, n=60, dt=dt, seed=0, params=params).trajectories
         p = derive_rosenstein_params(x, dt)
         for c in coords:
-            med = np.median(estimate_series(x[:, :, c], dt, params=p, backend="fast"))
+            med = np.median(estimate_series(x[:, :, c], dt, params=p[c], backend="fast"))
             assert med == pytest.approx(ref, rel=0.15), (system, c, med, ref)
 
 

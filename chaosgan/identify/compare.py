@@ -1,5 +1,9 @@
 """Run several identification methods on one dataset: score them, or pick one from the data.
 
+Methods: sparse regressions on the weak (or derivative) target (``lasso``, ``ridge``,
+``galerkin``, ``stlsq``), their generalised-least-squares refinement under observation noise
+(``wendy``), and multiple shooting (``jaya-powell``).
+
 - :func:`identify` fits every method and judges each model the same way: parameter and
   coefficient errors against the catalogue's truth where the dataset names its system (scoring
   only), boundedness, largest exponent, and the data-only held-out prediction error.
@@ -25,14 +29,15 @@ from chaosgan.identify.observations import add_noise, check_data, split_held_out
 from chaosgan.identify.regressors import STLSQ, GalerkinRegressor, LassoRegressor, RidgeRegressor
 from chaosgan.identify.targets import dominant_period
 from chaosgan.identify.truth import score_against_truth
+from chaosgan.identify.wendy import fit_wendy
 from chaosgan.systems import SYSTEMS
 
-METHODS = ("lasso", "ridge", "galerkin", "jaya-powell", "stlsq")
+METHODS = ("lasso", "ridge", "galerkin", "jaya-powell", "stlsq", "wendy")
 DEFAULT_MAX_SERIES = 64  # series used for fitting: 64 x 1024 samples pin the Lorenz coefficients
 
 
 def make_estimator(method: str, library: PolynomialLibrary, dt: float, seed: int) -> Any:
-    """The default estimator of each method name."""
+    """The default estimator of each estimator-based method (every method but ``wendy``)."""
     if method == "lasso":
         return LassoRegressor()
     if method == "ridge":
@@ -54,7 +59,13 @@ def fit_method(
     target: str = "weak",
     seed: int = 0,
 ) -> tuple[PolynomialModel, dict]:
-    """Fit one method with its defaults: the model and a dict describing the fit."""
+    """Fit one method with its defaults: the model and a dict describing the fit.
+
+    ``wendy`` (:mod:`chaosgan.identify.wendy`) always uses the weak form.
+    """
+    if method == "wendy":
+        coef, info = fit_wendy(trajectories, dt, library)
+        return PolynomialModel(library, coef), info
     est = make_estimator(method, library, dt, seed)
     if method == "jaya-powell":
         coef = est.fit(trajectories).coef_

@@ -6,12 +6,15 @@ explicitly, so two datasets are always compared with the *same* estimator:
 
 - **Rosenstein** (Rosenstein, Collins & De Luca 1993, Physica D 65, 117): nearest neighbours in a
   delay embedding, mean log divergence, slope of a line (``fit="poly"``: deterministic; nolds'
-  default RANSAC is random and unseeded). The default parameters below are set in *time units*
-  and converted with the dataset's dt; they were calibrated on 200 Lorenz-63 series of 1024
-  samples at dt = 0.01 and dt = 0.1 (``scripts/calibrate_rosenstein.py``), where the median of
-  each coordinate lands within 7% of the true 0.9056. A single 1024-sample estimate scatters by
-  tens of percent, so read distributions and their confidence intervals, never one value.
-  The batched fast path (:mod:`chaosgan.lyapunov.rosenstein`) gives the same numbers to 1e-6.
+  default RANSAC is random and unseeded). Parameters are in *time units*, converted with the
+  dataset's dt, and come two ways: :func:`derive_rosenstein_params` chooses them from a dataset
+  (lag and Theiler window from its mean period, fit region from its mean divergence curve;
+  ``params="auto"``), and :class:`RosensteinParams` holds fixed ones (the defaults were tuned on
+  Lorenz-63 at dt = 0.01 and 0.1 only). Either way two datasets are compared with the same
+  parameters. ``scripts/calibrate_rosenstein.py`` measures both on a grid of systems and
+  sampling steps. A single 1024-sample estimate scatters by tens of percent, so read
+  distributions and their confidence intervals, never one value. The batched fast path
+  (:mod:`chaosgan.lyapunov.rosenstein`) gives the same numbers as nolds to 1e-6.
 - **Eckmann** (Eckmann, Kamphorst, Ruelle & Ciliberto 1986, Phys. Rev. A 34, 4971): local
   Jacobians fitted in the embedding; its largest exponent has the right sign but overestimates
   the size several-fold on short series (nolds issue 36), so use it for comparing two datasets,
@@ -24,6 +27,7 @@ median per coordinate.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 
@@ -108,46 +112,52 @@ def derive_rosenstein_params(
     trajectories: np.ndarray,
     dt: float,
     *,
-    emb_dim: int = 7,
     coordinates: list[int] | None = None,
+    emb_dim: int = 7,
     max_series: int = 64,
+    level: float = 0.9,
     device: str = "cpu",
-) -> RosensteinParams:
+) -> dict[int, RosensteinParams]:
     """Rosenstein parameters chosen from a (real) dataset, deterministically, in time units.
 
-    Apply the result to every dataset to be compared (``estimate_dataset(ds, params=...)``):
-    the scorecard derives them from the real data and uses them for real and generated alike.
+    Returns ``{coordinate index: RosensteinParams}``. Apply the result unchanged to every dataset
+    to be compared (``estimate_dataset(ds, params=result)``): the scorecard derives it from the
+    real data and uses it for real and generated alike, so both are measured the same way.
 
     How (a careful analyst's recipe, made automatic):
 
-    - mean period ``T`` from the power spectrum (:func:`mean_period`), pooled over coordinates;
-    - embedding lag ``T / 5`` (a fifth of an oscillation: coordinates of a delay vector neither
-      redundant nor unrelated; Rosenstein et al. 1993 recommend a lag near where the
-      autocorrelation has dropped by ``1 - 1/e``, which is of this order for oscillators),
-      ``emb_dim`` lags (7: a generous fixed value, about ``1.2 T`` of the series per vector);
+    - mean period ``T`` from the power spectrum (:func:`mean_period`), pooled over the
+      coordinates, so all coordinates share one time scale;
+    - embedding lag ``T / 5`` (coordinates of a delay vector neither redundant nor unrelated:
+      about where the autocorrelation of an oscillation has dropped by ``1 - 1/e``, the choice
+      Rosenstein et al. 1993 recommend) and ``emb_dim`` lags (7: a generous fixed value, about
+      ``1.2 T`` of the series per vector);
     - Theiler window ``T``: neighbours must be at least a mean period apart in time;
-    - fit region: the mean log-divergence curve (over series, then coordinates) is computed for
-      ``10 T`` (at most a quarter of the series) and the region is its linear part before
+    - fit region, per coordinate: the mean log-divergence curve over the series is computed
+      for ``10 T`` (at most a quarter of the series) and the region is its linear part before
       saturation (:func:`linear_region`), returned as ``fit_offset_time`` (start) and
       ``trajectory_time`` (end), so the fit is the same in the fast path and in nolds.
+
+    ``scripts/calibrate_rosenstein.py`` measures the result on a grid of systems and steps.
 
     Args:
         trajectories: ``(N, T, D)`` samples every ``dt`` time units.
         dt: sampling step, time units.
+        coordinates: coordinate indices (default the first three).
         emb_dim: embedding dimension.
-        coordinates: coordinates whose curves are pooled (default the first three).
         max_series: the first this many series are used (the curve is a mean: 64 is plenty).
+        level: passed to :func:`linear_region`.
         device: torch device of the neighbour search.
     """
     x = np.asarray(trajectories, dtype=np.float64)
     if x.ndim != 3 or not np.isfinite(x).all():
         raise ChaosganError("trajectories must be a finite (N, T, D) array")
-    if dt <= 0:
+    if not dt > 0:
         raise ChaosganError(f"dt must be positive, got {dt}")
     coords = list(range(min(x.shape[2], 3))) if coordinates is None else list(coordinates)
-    x = x[:max_series][:, :, coords]
+    x = x[:max_series]
     n = x.shape[1]
-    period = mean_period(x, dt)
+    period = mean_period(x[:, :, coords], dt)
     lag = max(1, round(period / 5 / dt))
     tsep = max(1, round(period / dt))
     length = int(min(max(20, round(10 * period / dt)), n // 4))
@@ -156,18 +166,19 @@ def derive_rosenstein_params(
             f"series of {n} samples are too short for Rosenstein at this sampling: the mean "
             f"period is {period:.3g} time units = {period / dt:.0f} samples"
         )
-    flat = np.concatenate([x[:, :, c] for c in range(len(coords))])
-    div, counts = divergence_curves(flat, emb_dim, lag, tsep, length, device=device)
-    curve = np.nanmean(np.where(counts > 0, div, np.nan), axis=0)
-    start, end = linear_region(curve, lag)
-    end = max(end, start + 2)
-    return RosensteinParams(
-        emb_dim=emb_dim,
-        lag_time=lag * dt,
-        min_tsep_time=tsep * dt,
-        trajectory_time=end * dt,
-        fit_offset_time=start * dt,
-    )
+    out = {}
+    for c in coords:
+        div, counts = divergence_curves(x[:, :, c], emb_dim, lag, tsep, length, device=device)
+        curve = np.nanmean(np.where(counts > 0, div, np.nan), axis=0)
+        start, end = linear_region(curve, lag, level)
+        out[c] = RosensteinParams(
+            emb_dim=emb_dim,
+            lag_time=lag * dt,
+            min_tsep_time=tsep * dt,
+            trajectory_time=max(end, start + 2) * dt,
+            fit_offset_time=start * dt,
+        )
+    return out
 
 
 @dataclass(frozen=True)
@@ -314,7 +325,7 @@ def estimate_series(
 def estimate_dataset(
     ds: Dataset,
     method: str = "rosenstein",
-    params: RosensteinParams | EckmannParams | str | None = None,
+    params: RosensteinParams | EckmannParams | Mapping[int, RosensteinParams] | str | None = None,
     backend: str = "auto",
     coordinates: list[int] | None = None,
     n_jobs: int | None = None,
@@ -323,27 +334,47 @@ def estimate_dataset(
 ) -> DatasetEstimate:
     """Per-coordinate largest-exponent statistics of every series in ``ds`` (1/time units).
 
-    ``params``: ``None`` for the fixed defaults, ``"auto"`` for Rosenstein parameters derived
-    from ``ds`` itself (:func:`derive_rosenstein_params`), or explicit parameters. To compare two
-    datasets, derive the parameters from one and pass them for both.
+    ``params``: ``None`` for the fixed defaults; ``"auto"`` for Rosenstein parameters derived
+    from ``ds`` itself (:func:`derive_rosenstein_params`); explicit parameters for every
+    coordinate; or a mapping ``{coordinate index: RosensteinParams}`` (what
+    :func:`derive_rosenstein_params` returns). To compare two datasets, derive the parameters
+    from one and pass them for both.
     """
+    n, t, d = ds.trajectories.shape
+    coords = list(range(min(d, 3))) if coordinates is None else coordinates
     if isinstance(params, str):
         if params != "auto" or method != "rosenstein":
             raise ChaosganError(
                 f"params must be 'auto' (Rosenstein only) or explicit, got {params!r}"
             )
-        params = derive_rosenstein_params(ds.trajectories, ds.dt, coordinates=coordinates)
+        params = derive_rosenstein_params(ds.trajectories, ds.dt, coordinates=coords)
     if params is None:
         params = RosensteinParams() if method == "rosenstein" else EckmannParams()
-    n, t, d = ds.trajectories.shape
-    coords = list(range(min(d, 3))) if coordinates is None else coordinates
+    if isinstance(params, Mapping):
+        missing = [c for c in coords if c not in params]
+        if missing:
+            raise ChaosganError(f"no Rosenstein parameters for coordinate {missing[0]}")
+        per_coord = {c: params[c] for c in coords}
+    else:
+        per_coord = {c: params for c in coords}
     names = ds.coordinate_names
-    flat = np.concatenate([ds.trajectories[:, :, c] for c in coords])  # (len(coords) * n, t)
-    try:
-        values = estimate_series(flat, ds.dt, method, params, backend, n_jobs, progress)
-    except ChaosganError:
-        raise
-    except ValueError as exc:
-        raise ChaosganError(f"{method}: {exc}") from None
-    stats = {names[c]: summarise(values[i * n : (i + 1) * n], seed) for i, c in enumerate(coords)}
-    return DatasetEstimate(method, ds.dt, asdict(params), stats)
+    stats = {}
+    groups: dict = {}
+    for c in coords:  # coordinates sharing parameters go through the estimator together
+        groups.setdefault(per_coord[c], []).append(c)
+    for p, group in groups.items():
+        flat = np.concatenate([ds.trajectories[:, :, c] for c in group])
+        try:
+            values = estimate_series(flat, ds.dt, method, p, backend, n_jobs, progress)
+        except ChaosganError:
+            raise
+        except ValueError as exc:
+            raise ChaosganError(f"{method}: {exc}") from None
+        for i, c in enumerate(group):
+            stats[names[c]] = summarise(values[i * n : (i + 1) * n], seed)
+    stats = {names[c]: stats[names[c]] for c in coords}
+    if len(groups) == 1:
+        shown = asdict(next(iter(groups)))
+    else:
+        shown = {names[c]: asdict(per_coord[c]) for c in coords}
+    return DatasetEstimate(method, ds.dt, shown, stats)
