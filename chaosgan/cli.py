@@ -1,20 +1,32 @@
 """The ``chaosgan`` command line: parse, call the library, print. No science lives here.
 
-Every subcommand prints a human summary, or one JSON object with ``--json``. Problems with the
-input (a :class:`~chaosgan.errors.ChaosganError`) are printed as one line, ``error: ...``, with
-exit status 2 and no traceback.
+Every subcommand prints a human summary, or one strict-JSON object with ``--json`` (non-finite
+numbers as null, see :mod:`chaosgan.jsonio`). Problems with the input (a
+:class:`~chaosgan.errors.ChaosganError`, or an argument that :mod:`chaosgan.argtypes` rejects at
+parse time) are printed as one line, ``error: ...``, with exit status 2 and no traceback.
+Commands that allocate by user-given sizes estimate their memory first (``--max-memory``).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import math
 import sys
 import time
 from collections.abc import Callable, Sequence
 
 from chaosgan import __version__
+from chaosgan.argtypes import (
+    SEED,
+    OneLineParser,
+    choice_list,
+    finite_float,
+    int_range,
+    memory_size,
+    path_arg,
+)
 from chaosgan.errors import ChaosganError
+from chaosgan.resources import MAX_INTEGRATION_STEPS
 
 
 def parse_params(items: Sequence[str] | None) -> dict[str, float]:
@@ -28,6 +40,8 @@ def parse_params(items: Sequence[str] | None) -> dict[str, float]:
             params[key.strip()] = float(value)
         except ValueError:
             raise ChaosganError(f"--param {key}: {value!r} is not a number") from None
+        if not math.isfinite(params[key.strip()]):
+            raise ChaosganError(f"--param {key}: {value!r} is not a finite number")
     return params
 
 
@@ -37,14 +51,22 @@ def show_progress() -> bool:
 
 
 def print_json(obj: object) -> None:
-    print(json.dumps(obj, indent=2, sort_keys=False))
+    from chaosgan.jsonio import dumps
+
+    print(dumps(obj))
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from chaosgan.atomic import check_writable
+    from pathlib import Path
+
+    from chaosgan.atomic import atomic_folder, check_folder_writable, check_writable
     from chaosgan.simulate import simulate
 
     check_writable(args.out, args.force)
+    if args.plots is not None:
+        check_folder_writable(args.plots, args.force)
+        if Path(args.plots).resolve() == Path(args.out).resolve():
+            raise ChaosganError("--plots must be a folder other than --out")
     start = time.perf_counter()
     ds = simulate(
         system=args.system,
@@ -58,14 +80,19 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         substeps=args.substeps,
         device=args.device,
         progress=show_progress(),
+        max_memory=args.max_memory,
     )
-    ds.save(args.out, force=args.force)
     seconds = time.perf_counter() - start
     plots = []
-    if args.plots:
+    if args.plots:  # staged first, published after the dataset: all of it or none of it
         from chaosgan.plots import preview
 
-        plots = [str(p) for p in preview(ds, args.plots)]
+        with atomic_folder(args.plots) as folder:
+            names = [p.name for p in preview(ds, folder)]
+            ds.save(args.out, force=args.force)
+        plots = [str(Path(args.plots) / name) for name in names]
+    else:
+        ds.save(args.out, force=args.force)
     summary = {
         "out": str(args.out),
         "system": ds.meta["system"],
@@ -97,7 +124,18 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_max_memory(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--max-memory",
+        type=memory_size,
+        default=None,
+        metavar="SIZE",
+        help="refuse to start if the estimate exceeds SIZE, e.g. 4G (default: memory available)",
+    )
+
+
 def add_simulate(sub: argparse._SubParsersAction) -> None:
+    from chaosgan.dataset import DT_RANGE, MAX_BURN_IN, MAX_SUBSTEPS
     from chaosgan.integrate import STEPPERS
     from chaosgan.simulate import DEFAULT_BURN_IN
     from chaosgan.systems import SYSTEMS
@@ -111,29 +149,42 @@ def add_simulate(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("--system", default="lorenz63", help=f"one of {', '.join(SYSTEMS)}")
-    p.add_argument("--n", type=int, default=1000, help="number of trajectories (default 1000)")
-    p.add_argument("--steps", type=int, default=1024, help="samples per trajectory (default 1024)")
     p.add_argument(
-        "--dt", type=float, default=None, help="sampling step, time units (default: per system)"
+        "--n", type=int_range(1), default=1000, help="number of trajectories (default 1000)"
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of the initial conditions")
+    p.add_argument(
+        "--steps", type=int_range(2), default=1024, help="samples per trajectory (default 1024)"
+    )
+    p.add_argument(
+        "--dt",
+        type=finite_float(*DT_RANGE),
+        default=None,
+        help="sampling step, time units (default: per system)",
+    )
+    p.add_argument("--seed", type=SEED, default=0, help="seed of the initial conditions")
     p.add_argument(
         "--param", action="append", metavar="NAME=VALUE", help="override a parameter (repeatable)"
     )
     p.add_argument(
         "--burn-in",
-        type=float,
+        type=finite_float(0.0, MAX_BURN_IN),
         default=DEFAULT_BURN_IN,
         help=f"time units discarded before the first sample (default {DEFAULT_BURN_IN:g})",
     )
     p.add_argument("--method", default="rk4", choices=list(STEPPERS), help="fixed-step integrator")
     p.add_argument(
-        "--substeps", type=int, default=None, help="steps per sample (default 10 rk4, 4 dop853)"
+        "--substeps",
+        type=int_range(1, MAX_SUBSTEPS),
+        default=None,
+        help="steps per sample (default 10 rk4, 4 dop853)",
     )
     p.add_argument("--device", default="cpu", help="cpu (numpy), cuda (torch) or auto")
-    p.add_argument("--out", required=True, help="output .npz path")
-    p.add_argument("--plots", default=None, metavar="DIR", help="write preview PNGs into DIR")
-    p.add_argument("--force", action="store_true", help="overwrite an existing output")
+    p.add_argument("--out", type=path_arg, required=True, help="output .npz path")
+    p.add_argument(
+        "--plots", type=path_arg, default=None, metavar="DIR", help="write preview PNGs into DIR"
+    )
+    add_max_memory(p)
+    p.add_argument("--force", action="store_true", help="overwrite existing outputs")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     p.set_defaults(handler=cmd_simulate)
 
@@ -172,6 +223,7 @@ def add_info(sub: argparse._SubParsersAction) -> None:
 
 def cmd_lyapunov_spectrum(args: argparse.Namespace) -> int:
     from chaosgan.lyapunov.spectrum import default_effort, lyapunov_spectrum
+    from chaosgan.resources import check_memory
     from chaosgan.systems import get_system
 
     system = get_system(args.system)
@@ -179,6 +231,16 @@ def cmd_lyapunov_spectrum(args: argparse.Namespace) -> int:
     n_default, t_default = default_effort(system.dim(params))
     args.n = n_default if args.n is None else args.n
     args.time = t_default if args.time is None else args.time
+    if args.step >= args.time:
+        raise ChaosganError(f"--step {args.step:g} must be shorter than --time {args.time:g}")
+    if args.time / args.step > MAX_INTEGRATION_STEPS:
+        raise ChaosganError(
+            f"--time / --step = {args.time / args.step:.3g} RK4 steps, more than "
+            f"{MAX_INTEGRATION_STEPS:.0e}; use a longer --step or a shorter --time"
+        )
+    d = system.dim(params)
+    # per trajectory: state, tangent vectors and their RK4 stages (about 12 copies of D x (D+1))
+    check_memory(args.n * 12 * d * (d + 1) * 8, f"{args.n} trajectories", args.max_memory)
     spec = lyapunov_spectrum(
         system,
         params,
@@ -363,13 +425,25 @@ def add_lyapunov(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--system", default="lorenz63", help=f"one of {', '.join(SYSTEMS)}")
     s.add_argument("--param", action="append", metavar="NAME=VALUE", help="override a parameter")
     s.add_argument(
-        "--n", type=int, default=None, help="initial conditions (default 32; 16 above 3 dims)"
+        "--n",
+        type=int_range(1),
+        default=None,
+        help="initial conditions (default 32; 16 above 3 dims)",
     )
     s.add_argument(
-        "--time", type=float, default=None, help="time units each (default 400; 100 above 3 dims)"
+        "--time",
+        type=finite_float(0.0, 1e6, lo_open=True),
+        default=None,
+        help="time units each (default 400; 100 above 3 dims)",
     )
-    s.add_argument("--step", type=float, default=0.01, help="RK4 step, time units (0.01)")
-    s.add_argument("--seed", type=int, default=0, help="seed of the initial conditions")
+    s.add_argument(
+        "--step",
+        type=finite_float(0.0, 1.0, lo_open=True),
+        default=0.01,
+        help="RK4 step, time units (0.01)",
+    )
+    s.add_argument("--seed", type=SEED, default=0, help="seed of the initial conditions")
+    add_max_memory(s)
     s.add_argument("--json", action="store_true", help="print JSON")
     s.set_defaults(handler=cmd_lyapunov_spectrum)
 
@@ -378,7 +452,7 @@ def add_lyapunov(sub: argparse._SubParsersAction) -> None:
         help="per-coordinate largest exponent of every series in a dataset",
         description=(
             "Largest exponent of each series and coordinate with fixed, calibrated estimator "
-            "parameters (see chaosgan.lyapunov.from_data); median, mean and bootstrap 95%% CI."
+            "parameters (see chaosgan.lyapunov.from_data); median, mean and bootstrap 95% CI."
         ),
     )
     e.add_argument("data", help="dataset .npz")
@@ -389,7 +463,9 @@ def add_lyapunov(sub: argparse._SubParsersAction) -> None:
         choices=BACKENDS,
         help="fast (batched torch), nolds (reference), auto (default)",
     )
-    e.add_argument("--jobs", type=int, default=None, help="processes for nolds (default: cores)")
+    e.add_argument(
+        "--jobs", type=int_range(1, 1024), default=None, help="processes for nolds (default: cores)"
+    )
     e.add_argument("--json", action="store_true", help="print JSON")
     e.set_defaults(handler=cmd_lyapunov_estimate)
 
@@ -406,10 +482,9 @@ def cmd_identify(args: argparse.Namespace) -> int:
     from chaosgan.identify import identify
 
     ds = load(args.data)
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     result = identify(
         ds,
-        methods=methods,
+        methods=args.methods,
         target=args.target,
         noise=args.noise,
         degree=args.degree,
@@ -459,7 +534,8 @@ def add_identify(sub: argparse._SubParsersAction) -> None:
     p.add_argument("data", help="dataset .npz")
     p.add_argument(
         "--methods",
-        default=",".join(METHODS),
+        type=choice_list(METHODS, "method"),
+        default=list(METHODS),
         help=f"comma-separated, from {', '.join(METHODS)} (default: all)",
     )
     p.add_argument(
@@ -470,14 +546,19 @@ def add_identify(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--noise",
-        type=float,
+        type=finite_float(0.0, 100.0),
         default=0.0,
         help="add Gaussian noise of this fraction of each coordinate's std first",
     )
-    p.add_argument("--degree", type=int, default=2, help="polynomial library degree (default 2)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the noise and of Jaya")
     p.add_argument(
-        "--max-series", type=int, default=64, help="fit on the first N series (default 64; 0 = all)"
+        "--degree", type=int_range(1, 5), default=2, help="polynomial library degree (default 2)"
+    )
+    p.add_argument("--seed", type=SEED, default=0, help="seed of the noise and of Jaya")
+    p.add_argument(
+        "--max-series",
+        type=int_range(0),
+        default=64,
+        help="fit on the first N series (default 64; 0 = all)",
     )
     p.add_argument("--json", action="store_true", help="print JSON instead of the table")
     p.set_defaults(handler=cmd_identify)
@@ -543,7 +624,7 @@ def add_train(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("data", help="dataset .npz (with images)")
-    p.add_argument("--out", required=True, help="run folder, e.g. runs/NAME")
+    p.add_argument("--out", type=path_arg, required=True, help="run folder, e.g. runs/NAME")
     p.add_argument(
         "--preset",
         default="default",
@@ -556,9 +637,16 @@ def add_train(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="TOML file of config overrides (repeatable: later files win)",
     )
-    p.add_argument("--epochs", type=int, default=None, help="total epochs (also when resuming)")
-    p.add_argument("--seed", type=int, default=None, help="seed (default 0)")
-    p.add_argument("--batch-size", type=int, default=None, help="images per step (default 64)")
+    p.add_argument(
+        "--epochs",
+        type=int_range(1, 10**7),
+        default=None,
+        help="total epochs (also when resuming)",
+    )
+    p.add_argument("--seed", type=SEED, default=None, help="seed (default 0)")
+    p.add_argument(
+        "--batch-size", type=int_range(1, 65536), default=None, help="images per step (default 64)"
+    )
     p.add_argument("--loss", default=None, choices=["bce", "hinge"], help="GAN loss (default bce)")
     p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast (fastest on CUDA)")
@@ -574,8 +662,11 @@ def add_train(sub: argparse._SubParsersAction) -> None:
 def cmd_sample(args: argparse.Namespace) -> int:
     from chaosgan.atomic import check_writable
     from chaosgan.gan.sample import sample
+    from chaosgan.resources import check_memory
 
     check_writable(args.out, args.force)
+    # per series: float32 image, float64 trajectory and its copies, the re-encoded image
+    check_memory(args.n * 3 * 1024 * 40, f"sampling {args.n} series", args.max_memory)
     ds = sample(args.run, n=args.n, seed=args.seed, device=args.device, project=args.project)
     ds.save(args.out, force=args.force)
     summary = {
@@ -616,9 +707,10 @@ def add_sample(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("run", help="run folder (or checkpoint file)")
-    p.add_argument("--n", type=int, default=1000, help="series to generate (default 1000)")
-    p.add_argument("--out", required=True, help="output .npz")
-    p.add_argument("--seed", type=int, default=0, help="seed of the latents")
+    p.add_argument("--n", type=int_range(1), default=1000, help="series to generate (default 1000)")
+    p.add_argument("--out", type=path_arg, required=True, help="output .npz")
+    p.add_argument("--seed", type=SEED, default=0, help="seed of the latents")
+    add_max_memory(p)
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument(
         "--project",
@@ -646,7 +738,7 @@ SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="chaosgan",
         description=(
             "Generate and judge data from chaotic dynamical systems: simulate, identify the "
@@ -663,7 +755,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``chaosgan`` console script; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error already printed in one line
+        return exc.code if isinstance(exc.code, int) else 0
     try:
         return args.handler(args)
     except ChaosganError as exc:

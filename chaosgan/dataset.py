@@ -11,15 +11,21 @@ A dataset is an uncompressed ``.npz`` with
   ``seed``, ``normalisation`` (per-coordinate min/max) and ``version`` (of chaosgan), plus
   optional extras (``method``, ``substeps``, ``source`` ...).
 
-Loading uses ``allow_pickle=False`` and checks every key, shape, dtype and value, raising
-:class:`~chaosgan.errors.ChaosganError` with the exact problem. Writing is atomic and refuses to
-overwrite an existing file unless ``force=True``.
+Loading is one validation boundary that every reader goes through: the container is checked from
+its headers before anything is allocated (a zip of ``.npy`` arrays, the expected names and
+dtypes, shapes that fit the bytes present and the memory available; see :func:`inspect_npz`),
+the arrays are read with ``allow_pickle=False``, and the meta is checked against a typed schema
+(:data:`META_SCHEMA`: types, finite values, ranges, consistency with the trajectories). Every
+problem raises :class:`~chaosgan.errors.ChaosganError` naming the file and the offending key.
+:func:`check_comparable` is the one place that decides whether two datasets can be compared.
+Writing is atomic and refuses to overwrite an existing file unless ``force=True``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +37,9 @@ from chaosgan import __version__
 from chaosgan.atomic import check_writable, write_atomic
 from chaosgan.encoding import Normalisation, can_encode, encode
 from chaosgan.errors import ChaosganError
+from chaosgan.jsonio import dumps, nonfinite
+from chaosgan.resources import check_memory, format_size
+from chaosgan.systems import SYSTEMS
 
 FORMAT = "chaosgan-dataset/1"
 KINDS = ("real", "generated")
@@ -86,7 +95,7 @@ class Dataset:
         """Validate, then write atomically to ``path`` (refusing to overwrite unless ``force``)."""
         validate(self)
         path = check_writable(path, force)
-        arrays = {"trajectories": self.trajectories, "meta": np.array(json.dumps(self.meta))}
+        arrays = {"trajectories": self.trajectories, "meta": np.array(dumps(self.meta, None))}
         if self.images is not None:
             arrays["images"] = self.images
 
@@ -141,11 +150,144 @@ def make_dataset(
     return ds
 
 
+# --- the meta schema -----------------------------------------------------------------------------
+# Each known key maps to a checker that returns None when the value is fine, else what it must be.
+# Limits are wide enough for any real use and narrow enough that no stage overflows or hangs.
+DT_RANGE = (1e-9, 1e6)  # time units per sample
+MAX_BURN_IN = 1e5  # time units
+MAX_SUBSTEPS = 10_000
+MAX_SEED = 2**63 - 1
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _numbers(v: Any, d: int) -> bool:
+    return isinstance(v, list) and len(v) == d and all(_is_number(x) for x in v)
+
+
+def _check_params(meta: dict[str, Any], d: int) -> str | None:
+    params, system = meta["params"], meta.get("system")
+    if params is None:
+        return None
+    if not isinstance(params, dict):
+        return "must be an object of NAME: number, or null"
+    for key, value in params.items():
+        if not _is_number(value):
+            return f"must hold finite numbers, but {key!r} is {_short(value)}"
+    if isinstance(system, str) and system in SYSTEMS:
+        spec = SYSTEMS[system]
+        unknown = sorted(set(params) - set(spec.defaults))
+        missing = sorted(set(spec.defaults) - set(params))
+        if unknown or missing:
+            what = f"unknown {', '.join(unknown)}" if unknown else f"lacks {', '.join(missing)}"
+            return f"{what} (a {system} dataset has {', '.join(spec.defaults)})"
+        try:
+            dim = spec.dim(spec.resolve_params(params))
+        except ChaosganError as exc:
+            return str(exc)
+        if dim != d:
+            return f"give a {dim}-dimensional {system}, but the trajectories have D = {d}"
+    return None
+
+
+def _check_normalisation(norm: Any, d: int) -> str | None:
+    if not isinstance(norm, dict) or not _numbers(norm.get("min"), d):
+        return f"must hold min and max, lists of {d} finite numbers"
+    if not _numbers(norm.get("max"), d):
+        return f"must hold min and max, lists of {d} finite numbers"
+    if any(hi <= lo for lo, hi in zip(norm["min"], norm["max"], strict=True)):
+        return "max must exceed min in every coordinate"
+    return None
+
+
+def _optional(check: Any) -> Any:
+    return lambda v, d, t: None if v is None else check(v, d, t)
+
+
+META_SCHEMA: dict[str, Any] = {
+    "format": lambda v, d, t: None if v == FORMAT else f"must be {FORMAT!r}",
+    "kind": lambda v, d, t: None if v in KINDS else f"must be one of {', '.join(KINDS)}",
+    "system": _optional(lambda v, d, t: None if isinstance(v, str) and v else "a name or null"),
+    "params": None,  # needs the system too: _check_params
+    "dt": lambda v, d, t: (
+        None
+        if _is_number(v) and DT_RANGE[0] <= v <= DT_RANGE[1]
+        else f"must be a number in [{DT_RANGE[0]:g}, {DT_RANGE[1]:g}] (time units per sample)"
+    ),
+    "steps": lambda v, d, t: None if _is_int(v) and v == t else f"must equal T = {t}",
+    "burn_in": _optional(
+        lambda v, d, t: (
+            None
+            if _is_number(v) and 0 <= v <= MAX_BURN_IN
+            else f"must be a number in [0, {MAX_BURN_IN:g}] (time units) or null"
+        )
+    ),
+    "seed": _optional(
+        lambda v, d, t: None if _is_int(v) and 0 <= v <= MAX_SEED else "must be an integer >= 0"
+    ),
+    "normalisation": lambda v, d, t: _check_normalisation(v, d),
+    "version": lambda v, d, t: None if isinstance(v, str) else "must be a string",
+    # optional keys: checked when present
+    "coordinates": _optional(
+        lambda v, d, t: (
+            None
+            if isinstance(v, list) and len(v) == d and all(isinstance(x, str) for x in v)
+            else f"must be a list of {d} names"
+        )
+    ),
+    "method": _optional(lambda v, d, t: None if isinstance(v, str) else "must be a string"),
+    "substeps": _optional(
+        lambda v, d, t: (
+            None
+            if _is_int(v) and 1 <= v <= MAX_SUBSTEPS
+            else f"must be an integer in [1, {MAX_SUBSTEPS}]"
+        )
+    ),
+    "source_run": _optional(lambda v, d, t: None if isinstance(v, str) else "must be a string"),
+    "source_epoch": _optional(
+        lambda v, d, t: None if _is_int(v) and v >= 0 else "must be an integer >= 0"
+    ),
+}
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def validate_meta(meta: Any, shape: tuple[int, int, int], source: str = "dataset") -> None:
+    """Check ``meta`` against :data:`META_SCHEMA` for trajectories of ``shape`` (N, T, D).
+
+    Raises:
+        ChaosganError: ``"<source>: meta <key> <what it must be>, got <value>"``.
+    """
+    if not isinstance(meta, dict):
+        raise ChaosganError(f"{source}: meta must be a JSON object")
+    missing = [k for k in REQUIRED_META if k not in meta]
+    if missing:
+        raise ChaosganError(f"{source}: meta lacks {', '.join(missing)}")
+    _, t, d = shape
+    for key, check in META_SCHEMA.items():
+        if key not in meta:
+            continue
+        problem = _check_params(meta, d) if key == "params" else check(meta[key], d, t)
+        if problem:
+            raise ChaosganError(f"{source}: meta {key} {problem}, got {_short(meta[key])}")
+
+
 def validate(ds: Dataset, source: str = "dataset") -> None:
     """Raise :class:`ChaosganError` naming the first thing wrong with ``ds``."""
     traj, meta = ds.trajectories, ds.meta
-    if traj.ndim != 3:
-        raise ChaosganError(f"{source}: trajectories must have shape (N, T, D), got {traj.shape}")
+    if not isinstance(traj, np.ndarray) or traj.ndim != 3:
+        raise ChaosganError(
+            f"{source}: trajectories must have shape (N, T, D), got {np.shape(traj)}"
+        )
     n, t, d = traj.shape
     if n < 1 or t < 2 or d < 1:
         raise ChaosganError(f"{source}: trajectories shape {traj.shape} is empty")
@@ -154,20 +296,7 @@ def validate(ds: Dataset, source: str = "dataset") -> None:
     if not np.isfinite(traj).all():
         bad = int((~np.isfinite(traj)).any(axis=(1, 2)).sum())
         raise ChaosganError(f"{source}: trajectories contain NaN or inf (in {bad} series)")
-    missing = [k for k in REQUIRED_META if k not in meta]
-    if missing:
-        raise ChaosganError(f"{source}: meta lacks {', '.join(missing)}")
-    if meta["format"] != FORMAT:
-        raise ChaosganError(f"{source}: unknown format {meta['format']!r} (expected {FORMAT})")
-    if meta["kind"] not in KINDS:
-        raise ChaosganError(f"{source}: meta kind must be one of {KINDS}, got {meta['kind']!r}")
-    if not isinstance(meta["dt"], (int, float)) or not meta["dt"] > 0:
-        raise ChaosganError(f"{source}: meta dt must be a positive number, got {meta['dt']!r}")
-    if meta["steps"] != t:
-        raise ChaosganError(f"{source}: meta steps = {meta['steps']} but trajectories have T = {t}")
-    norm = meta["normalisation"]
-    if not isinstance(norm, dict) or len(norm.get("min", ())) != d or len(norm.get("max", ())) != d:
-        raise ChaosganError(f"{source}: meta normalisation must hold min and max of length {d}")
+    validate_meta(meta, traj.shape, source)
     if ds.images is not None:
         want = (n, 3, 32, 32)
         if ds.images.shape != want:
@@ -178,36 +307,139 @@ def validate(ds: Dataset, source: str = "dataset") -> None:
             raise ChaosganError(f"{source}: images contain NaN or inf")
 
 
+# --- the container -------------------------------------------------------------------------------
+ARRAYS = {"trajectories": np.float64, "images": np.float32, "meta": None}  # None: unicode scalar
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+
+
+def inspect_npz(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """Shape and dtype of every array in the ``.npz`` at ``path``, from the headers alone.
+
+    Refuses, before anything is allocated: a file that is not a zip archive (a plain ``.npy``
+    renamed, text, anything else); members that are not ``.npy`` arrays or not ones a dataset
+    holds; object arrays (they need pickle); a header whose shape needs more bytes than the
+    member holds; and arrays that would not fit in the memory available.
+    """
+    with open(path, "rb") as f:
+        head = f.read(6)
+    if head == np.lib.format.MAGIC_PREFIX:
+        raise ChaosganError(f"{path}: a single .npy array, not a .npz dataset (renamed?)")
+    if head[:4] not in ZIP_MAGIC:
+        raise ChaosganError(f"{path}: not a .npz dataset (not a zip archive)")
+    found: dict[str, tuple[tuple[int, ...], np.dtype]] = {}
+    total = 0
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            name = info.filename
+            if not name.endswith(".npy") or name[:-4] not in ARRAYS:
+                raise ChaosganError(
+                    f"{path}: unexpected member {_short(name)} (a dataset holds "
+                    f"{', '.join(k + '.npy' for k in ARRAYS)})"
+                )
+            with zf.open(info) as member:
+                try:
+                    version = np.lib.format.read_magic(member)
+                    if version == (1, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+                    elif version == (2, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+                    else:
+                        raise ValueError(f"unsupported .npy version {version}")
+                    header_bytes = member.tell()
+                except (ValueError, TypeError, SyntaxError) as exc:
+                    raise ChaosganError(
+                        f"{path}: member {name} is not a numpy array ({_short(str(exc))})"
+                    ) from None
+            if dtype.hasobject:
+                raise ChaosganError(f"{path}: holds pickled objects, refused for safety")
+            nbytes = math.prod(shape) * dtype.itemsize
+            if nbytes > info.file_size - header_bytes:
+                raise ChaosganError(
+                    f"{path}: member {name} declares shape {shape} ({format_size(nbytes)}) but "
+                    f"holds {format_size(info.file_size - header_bytes)}"
+                )
+            total += nbytes
+            found[name[:-4]] = (shape, dtype)
+    check_memory(total, f"loading {path}")
+    for key in ("trajectories", "meta"):
+        if key not in found:
+            raise ChaosganError(f"{path}: not a chaosgan dataset (no {key!r} array)")
+    for key, (shape, dtype) in found.items():
+        want = ARRAYS[key]
+        if want is None and (dtype.kind != "U" or shape != ()):
+            raise ChaosganError(f"{path}: meta must be a JSON string, got {dtype} {shape}")
+        if want is not None and dtype != want:
+            raise ChaosganError(f"{path}: {key} must be {np.dtype(want)}, got {dtype}")
+    return found
+
+
 def load(path: str | Path) -> Dataset:
-    """Read and validate a dataset; every problem raises :class:`ChaosganError`, never pickle."""
+    """Read and validate a dataset; every problem raises :class:`ChaosganError`, never pickle.
+
+    The container is checked from its headers first (:func:`inspect_npz`), then the arrays are
+    read with ``allow_pickle=False``, then the meta JSON is checked against
+    :data:`META_SCHEMA` and everything against the trajectories (:func:`validate`).
+    """
     path = Path(path)
+    if path.is_dir():
+        raise ChaosganError(f"{path}: a folder, not a dataset file")
     if not path.is_file():
         raise ChaosganError(f"{path}: no such file")
     try:
+        found = inspect_npz(path)
         with np.load(path, allow_pickle=False) as npz:
-            keys = set(npz.files)
-            for key in ("trajectories", "meta"):
-                if key not in keys:
-                    raise ChaosganError(f"{path}: not a chaosgan dataset (no {key!r} array)")
             trajectories = npz["trajectories"]
             meta_raw = npz["meta"]
-            images = npz["images"] if "images" in keys else None
+            images = npz["images"] if "images" in found else None
     except ChaosganError:
         raise
-    except ValueError as exc:
-        if "pickle" in str(exc):
-            raise ChaosganError(f"{path}: holds pickled objects, refused for safety") from None
-        raise ChaosganError(f"{path}: unreadable dataset ({exc})") from None
-    except (OSError, zipfile.BadZipFile, EOFError) as exc:
-        raise ChaosganError(f"{path}: not a readable .npz file ({exc})") from None
-    if meta_raw.dtype.kind != "U" or meta_raw.ndim != 0:
-        raise ChaosganError(f"{path}: meta must be a JSON string")
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
+        raise ChaosganError(f"{path}: not a readable .npz file ({_short(str(exc))})") from None
     try:
         meta = json.loads(str(meta_raw))
     except json.JSONDecodeError as exc:
         raise ChaosganError(f"{path}: meta is not valid JSON ({exc})") from None
-    if not isinstance(meta, dict):
-        raise ChaosganError(f"{path}: meta must be a JSON object")
     ds = Dataset(trajectories=trajectories, meta=meta, images=images)
     validate(ds, source=str(path))
+    bad = nonfinite(meta)  # NaN / Infinity: accepted by Python's reader, but not JSON
+    if bad:
+        where, what = next(iter(bad.items()))
+        raise ChaosganError(f"{path}: meta {where.lstrip('/')} is {what.split()[0]}, not JSON")
     return ds
+
+
+# --- comparing two datasets ----------------------------------------------------------------------
+def check_comparable(
+    reference: Dataset,
+    other: Dataset,
+    names: tuple[str, str] = ("real", "generated"),
+    min_series: int = 2,
+) -> None:
+    """Refuse to compare datasets that do not describe the same thing, before any metric runs.
+
+    Checks, in order: the system (when both name one), dt (to 1e-9 relative), the series
+    length T, the dimension D, at least ``min_series`` series in each, and that no coordinate
+    of either is constant (every metric that scales by a spread would give NaN).
+
+    Raises:
+        ChaosganError: one line naming both datasets and what differs.
+    """
+    a, b = names
+    sa, sb = reference.meta.get("system"), other.meta.get("system")
+    if sa is not None and sb is not None and sa != sb:
+        raise ChaosganError(f"{a} is {sa} data but {b} is {sb}: they cannot be compared")
+    if not math.isclose(reference.dt, other.dt, rel_tol=1e-9):
+        raise ChaosganError(f"{a} has dt = {reference.dt:g} but {b} has dt = {other.dt:g}")
+    (na, ta, da), (nb, tb, db) = reference.trajectories.shape, other.trajectories.shape
+    if ta != tb:
+        raise ChaosganError(f"{a} series have {ta} samples but {b} series have {tb}")
+    if da != db:
+        raise ChaosganError(f"{a} has {da} coordinates but {b} has {db}")
+    for name, n in ((a, na), (b, nb)):
+        if n < min_series:
+            raise ChaosganError(f"{name} holds {n} series; comparing needs at least {min_series}")
+    for name, ds in ((a, reference), (b, other)):
+        spread = np.ptp(ds.trajectories, axis=(0, 1))
+        if np.any(spread == 0):
+            coord = ds.coordinate_names[int(np.argmin(spread))]
+            raise ChaosganError(f"{name}: coordinate {coord} is constant; nothing to compare")

@@ -12,10 +12,12 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from chaosgan.dataset import Dataset, make_dataset
+from chaosgan.dataset import DT_RANGE, MAX_BURN_IN, MAX_SUBSTEPS, Dataset, make_dataset
 from chaosgan.device import resolve_device
+from chaosgan.encoding import can_encode
 from chaosgan.errors import ChaosganError
 from chaosgan.integrate import DEFAULT_SUBSTEPS, STEPPERS, advance, integrate
+from chaosgan.resources import MAX_INTEGRATION_STEPS, check_memory
 from chaosgan.systems import System, get_system
 
 DEFAULT_BURN_IN = 20.0  # time units
@@ -57,6 +59,14 @@ def simulate_states(
     return np.ascontiguousarray(out.transpose(2, 0, 1))
 
 
+def memory_estimate(n: int, steps: int, dim: int) -> int:
+    """Peak bytes of :func:`simulate`: the integrator's output and its transposed copy (float64),
+    the images and their float64 intermediate when they exist, and the integrator's stages."""
+    samples = n * steps * dim
+    images = n * steps * dim * (8 + 4) if can_encode(steps, dim) else 0
+    return 2 * 8 * samples + images + 16 * 8 * n * dim
+
+
 def simulate(
     system: str = "lorenz63",
     n: int = 1000,
@@ -69,6 +79,7 @@ def simulate(
     substeps: int | None = None,
     device: str = "cpu",
     progress: bool = False,
+    max_memory: int | None = None,
 ) -> Dataset:
     """Simulate ``n`` trajectories of ``steps`` samples every ``dt`` time units.
 
@@ -84,6 +95,8 @@ def simulate(
         substeps: integration steps per sample (default 10 for rk4, 4 for dop853).
         device: ``cpu`` (numpy), ``cuda`` (torch) or ``auto``.
         progress: show a progress bar.
+        max_memory: refuse (before any work) when :func:`memory_estimate` exceeds this many
+            bytes; default: the memory available on the machine.
 
     Returns:
         A real :class:`~chaosgan.dataset.Dataset` (with images when steps = 1024 and D = 3).
@@ -95,16 +108,24 @@ def simulate(
         raise ChaosganError(f"n must be >= 1, got {n}")
     if steps < 2:
         raise ChaosganError(f"steps must be >= 2, got {steps}")
-    if not dt > 0 or not np.isfinite(dt):
-        raise ChaosganError(f"dt must be a positive number, got {dt}")
-    if burn_in < 0:
-        raise ChaosganError(f"burn-in must be >= 0, got {burn_in}")
+    if not DT_RANGE[0] <= dt <= DT_RANGE[1]:
+        raise ChaosganError(f"dt must be a number in [{DT_RANGE[0]:g}, {DT_RANGE[1]:g}], got {dt}")
+    if not 0 <= burn_in <= MAX_BURN_IN:
+        raise ChaosganError(f"burn-in must be in [0, {MAX_BURN_IN:g}] time units, got {burn_in}")
     if method not in STEPPERS:
         raise ChaosganError(f"unknown method {method!r} (valid: {', '.join(STEPPERS)})")
-    if substeps is not None and substeps < 1:
-        raise ChaosganError(f"substeps must be >= 1, got {substeps}")
+    if substeps is not None and not 1 <= substeps <= MAX_SUBSTEPS:
+        raise ChaosganError(f"substeps must be in [1, {MAX_SUBSTEPS}], got {substeps}")
     device = resolve_device(device)
     substeps = DEFAULT_SUBSTEPS[method] if substeps is None else substeps
+    work = burn_in / (dt / substeps) + steps * substeps
+    if work > MAX_INTEGRATION_STEPS:
+        raise ChaosganError(
+            f"burn-in and steps need {work:.3g} integration steps per series, more than "
+            f"{MAX_INTEGRATION_STEPS:.0e}; use fewer --steps/--substeps or a shorter --burn-in"
+        )
+    d = sys_.dim(p)
+    check_memory(memory_estimate(n, steps, d), f"{n} series x {steps} samples", max_memory)
     rng = np.random.default_rng(seed)
     x0 = random_initial_states(sys_, p, n, rng)
     with np.errstate(over="ignore", invalid="ignore"):

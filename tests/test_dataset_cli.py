@@ -79,8 +79,8 @@ def test_a_pickle_file_is_refused_not_executed(tmp_path):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["simulate", "--n", "-3"], "n must be >= 1"),
-        (["simulate", "--dt", "-0.1"], "dt must be a positive"),
+        (["simulate", "--n", "-3"], "argument --n: -3 is not >= 1"),
+        (["simulate", "--dt", "-0.1"], "argument --dt: -0.1 is not in [1e-09, 1e+06]"),
         (["simulate", "--system", "duffing"], "valid: chen, lorenz63"),
         (["simulate", "--param", "gamma=1"], "valid: beta, rho, sigma"),
         (["simulate", "--param", "rho=abc"], "not a number"),

@@ -22,6 +22,8 @@ such wherever it is used: a GAN trained with it was told the answer.
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +33,7 @@ from torch import nn
 
 from chaosgan.dataset import Dataset
 from chaosgan.errors import ChaosganError
-from chaosgan.identify.fit import fit_coefficients
+from chaosgan.identify.compare import identify_model
 from chaosgan.identify.library import PolynomialLibrary, PolynomialModel
 from chaosgan.identify.truth import true_coefficients
 from chaosgan.systems import SYSTEMS
@@ -175,9 +177,8 @@ def physics_model(data: Dataset, source: str, seed: int = 0) -> PhysicsModel:
         return PhysicsModel(coef, 2, names, "known", diameter, info)
     if source != "identified":
         raise ChaosganError(f"unknown physics source {source!r} (valid: {', '.join(SOURCES)})")
-    from chaosgan.identify.regressors import STLSQ
-
-    library = PolynomialLibrary(d, 2, names)
-    coef, fit = fit_coefficients(data.trajectories[:64], data.dt, STLSQ(), library)
-    info = {"method": "stlsq", "fit": fit}
-    return PhysicsModel(coef, 2, names, "identified", diameter, info)
+    model, info = identify_model(data.trajectories, data.dt, seed=seed, variable_names=names)
+    # plain, strict JSON for checkpoints and physics.json: a diverged method's criterion is null
+    criterion = {m: (v if math.isfinite(v) else None) for m, v in info["criterion"].items()}
+    info = json.loads(json.dumps({**info, "criterion": criterion}, default=float))
+    return PhysicsModel(model.coef, model.library.degree, names, "identified", diameter, info)

@@ -148,7 +148,7 @@ def project(
     segment_steps: int | None = None,
     substeps: int = 5,
     tol: float = 1e-4,
-    penalty: float = 100.0,
+    penalties: tuple[float, float] = (1.0, 1e3),
     max_iterations: int = 60,
 ) -> Projection:
     """The orbits of ``model`` nearest to ``series`` ``(B, T, D)`` sampled every ``dt``.
@@ -191,10 +191,9 @@ def project(
     target = np.zeros((b, k * steps, d))
     target[:, :t] = g
     target = target.reshape(b, k, steps, d)
-    w = penalty
     eye = np.eye(d)
 
-    def evaluate(s: np.ndarray, shift: np.ndarray) -> tuple:
+    def evaluate(s: np.ndarray, shift: np.ndarray, w: float) -> tuple:
         with np.errstate(all="ignore"):
             states, tangents = _segments(model, s, steps, dt, substeps, True)
         fit = (states[:, :, :steps] - target) * weights[None, :, :, None]
@@ -207,13 +206,14 @@ def project(
 
     starts = g[:, ::steps].copy()
     shift = np.zeros((b, k - 1, d))  # multipliers / penalty
-    cost, fit, gaps, states, tangents = evaluate(starts, shift)
+    w = penalties[0]
+    cost, fit, gaps, states, tangents = evaluate(starts, shift, w)
     if not np.isfinite(cost).all():
         bad = int((~np.isfinite(cost)).sum())
         raise ChaosganError(f"the model's flow diverges from {bad} of {b} series: cannot project")
     mu = np.full(b, 1e-4)
-    iterations = 0
-    for iterations in range(1, max_iterations + 1):
+    iterations = inner = 0
+    for iterations in range(1, max_iterations + 1):  # noqa: B007 (reported afterwards)
         jfit = tangents[:, :, :steps] * weights[None, :, :, None, None]  # (B, K, L, D, D)
         jend = tangents[:, :-1, steps]  # (B, K - 1, D, D)
         jend_t = jend.transpose(0, 1, 3, 2)
@@ -229,19 +229,26 @@ def project(
         # Marquardt's scaling: damping proportional to each unknown's own curvature
         damped = diag + mu[:, None, None, None] * (diag * eye)
         trial = starts + _block_tridiagonal_solve(damped, -w * jend_t, -grad)
-        new = evaluate(trial, shift)
+        new = evaluate(trial, shift, w)
         better = new[0] < cost
+        gain = np.where(better, (cost - new[0]) / np.maximum(cost, 1e-300), 0.0)
         starts = np.where(better[:, None, None], trial, starts)
         cost, fit, gaps, states, tangents = (
             np.where(better.reshape((b,) + (1,) * (old.ndim - 1)), fresh, old)
             for fresh, old in zip(new, (cost, fit, gaps, states, tangents), strict=True)
         )
         mu = np.where(better, np.maximum(mu / 10.0, 1e-12), np.minimum(mu * 10.0, 1e12))
-        if iterations % 2 == 0:  # the multiplier update; the merit changes with it
-            shift = shift + gaps
-            cost = (fit**2).sum(axis=(1, 2, 3)) + w * ((gaps + shift) ** 2).sum(axis=(1, 2))
         if k == 1 or np.linalg.norm(gaps, axis=2).max() / diameter < tol:
             break
+        inner += int(better.any())
+        # the multipliers move only once the current problem is solved (steps accepted with
+        # little gain, or several accepted steps): moving them on rejected steps diverges
+        if better.any() and (gain[better].max() < 1e-3 or inner >= 6):
+            multipliers = w * (shift + gaps)  # the update: multiplier += weight * gap
+            w = min(w * 10.0, penalties[-1])  # then a stiffer weight, up to the last
+            shift = multipliers / w
+            cost = (fit**2).sum(axis=(1, 2, 3)) + w * ((gaps + shift) ** 2).sum(axis=(1, 2))
+            inner = 0
     max_gap = np.linalg.norm(gaps, axis=2).max(axis=1) / diameter if k > 1 else np.zeros(b)
     if (max_gap > tol).any():
         raise ChaosganError(

@@ -15,7 +15,6 @@ writes files.
 from __future__ import annotations
 
 import copy
-import json
 import math
 import os
 from dataclasses import dataclass, field
@@ -27,13 +26,18 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from chaosgan.atomic import write_text_atomic
+from chaosgan.atomic import StagedFolder, check_folder_writable, write_text_atomic
 from chaosgan.dataset import Dataset
 from chaosgan.device import resolve_torch_device
 from chaosgan.encoding import apply_layout
 from chaosgan.errors import ChaosganError
 from chaosgan.gan import losses, tricks
-from chaosgan.gan.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
+from chaosgan.gan.checkpoint import (
+    check_same_data,
+    checkpoint_path,
+    load_checkpoint,
+    save_checkpoint,
+)
 from chaosgan.gan.config import TrainConfig
 from chaosgan.gan.ema import standing_statistics, update_ema
 from chaosgan.gan.models import (
@@ -45,6 +49,7 @@ from chaosgan.gan.models import (
     init_weights,
 )
 from chaosgan.gan.physics import PhysicsModel, PolynomialFlow, physics_model, residual_loss
+from chaosgan.jsonio import dumps
 
 
 @dataclass
@@ -212,21 +217,61 @@ def train(
     rank, world = _distributed()
     dev = resolve_torch_device(device, rank)
     if resume:
-        run = restore_run(load_checkpoint(out, dev), dev, epochs)
+        ckpt = load_checkpoint(out, dev)
+        check_same_data(ckpt, data.sha256(), data.meta, str(out))
+        run = restore_run(ckpt, dev, epochs)
     else:
-        if checkpoint_path(out).exists() and not force:
-            raise ChaosganError(f"{out} holds a run; pass --resume to continue or --force")
+        check_run_folder(out, force)
         config.validate()
         physics = (
             physics_model(data, config.physics, config.seed) if config.physics != "off" else None
         )
         run = build_run(config, dev, difference_scale(data.images), physics)
-    cfg = run.config.validate()
+    run.config.validate()
+    # A fresh run is built in a staging folder that replaces ``out`` whole at its first
+    # checkpoint: a run that fails before then leaves the old run (or nothing) behind.
+    stage = StagedFolder(out) if rank == 0 and not resume else None
+    try:
+        return _train(run, data, out, stage, dev, rank, world, progress, data_path)
+    finally:
+        if stage is not None:
+            stage.discard()
+
+
+def check_run_folder(out: Path, force: bool) -> None:
+    """A fresh run may go to a new or empty folder, or with ``force`` replace a run folder;
+    anything else (another run without ``--force``, a folder of other files, a file) is refused."""
+    if out.exists() and not out.is_dir():
+        raise ChaosganError(f"{out} is a file, not a run folder")
+    if out.is_dir() and any(out.iterdir()):
+        is_run = checkpoint_path(out).exists() or (out / "config.json").exists()
+        if not is_run:
+            raise ChaosganError(f"{out} holds files that are not a run; choose another --out")
+        if not force:
+            raise ChaosganError(f"{out} holds a run; pass --resume to continue or --force")
+    check_folder_writable(out, force=True)
+
+
+def _train(
+    run: Run,
+    data: Dataset,
+    out: Path,
+    stage: StagedFolder | None,
+    dev: torch.device,
+    rank: int,
+    world: int,
+    progress: bool,
+    data_path: str | Path | None,
+) -> Run:
+    """The loop; writes go to ``stage.path`` until the first checkpoint publishes it."""
+    cfg = run.config
+    if stage is not None:
+        out = stage.path
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(out / "config.json", json.dumps(cfg.to_dict(), indent=2) + "\n")
+        write_text_atomic(out / "config.json", dumps(cfg.to_dict()) + "\n")
         if run.physics is not None:
-            write_text_atomic(out / "physics.json", json.dumps(run.physics.to_dict(), indent=2))
+            write_text_atomic(out / "physics.json", dumps(run.physics.to_dict()) + "\n")
 
     g, d, s = run.generator, run.discriminator, run.series_critic
     g_train, d_train, s_train = g, d, s
@@ -326,7 +371,7 @@ def train(
             if s_train is not None:
                 loss_g = loss_g + cfg.series_weight * g_loss_fn(logits_s)
             if flow is not None and run.physics is not None:
-                ramp = min(1.0, frac / cfg.physics_warmup) if cfg.physics_warmup > 0 else 1.0
+                ramp = tricks.ramp(frac, cfg.physics_start, cfg.physics_warmup)
                 residual = residual_loss(
                     to_series(fake.float()), flow, run.physics.diameter, cfg.physics_steps
                 )
@@ -356,6 +401,8 @@ def train(
         last = run.epoch == cfg.epochs
         if rank == 0 and (run.epoch % cfg.checkpoint_every == 0 or last):
             save_checkpoint(out, _state(run, data, data_path))
+            if stage is not None:
+                out = stage.publish()
         if rank == 0 and (run.epoch % cfg.sample_every == 0 or last):
             write_figures(run, data, out, fixed_z)
     return run

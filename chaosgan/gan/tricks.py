@@ -37,3 +37,11 @@ def add_instance_noise(x: torch.Tensor, std: float, gen: torch.Generator) -> tor
     if std <= 0:
         return x
     return x + std * torch.randn(x.shape, generator=gen, device=x.device, dtype=x.dtype)
+
+
+def ramp(progress: float, start: float, length: float) -> float:
+    """A loss weight's factor at ``progress`` in [0, 1] of the run: 0 before ``start``, then
+    rising linearly to 1 over ``length`` (at once when ``length`` is 0)."""
+    if progress < start:
+        return 0.0
+    return 1.0 if length <= 0 else min(1.0, (progress - start) / length)
