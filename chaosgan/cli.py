@@ -354,31 +354,43 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 def add_score_arguments(p: argparse.ArgumentParser) -> None:
     """The arguments of ``chaosgan score``, shared by ``chaosgan lyapunov report``."""
+    from chaosgan.dataset import DT_RANGE
     from chaosgan.lyapunov.from_data import BACKENDS, METHODS
     from chaosgan.systems import SYSTEMS
 
-    p.add_argument("--real", required=True, help="held-out real data (.npz, .npy or .csv)")
-    p.add_argument("--generated", required=True, help="the series to judge (.npz, .npy, .csv)")
+    p.add_argument(
+        "--real", type=path_arg, required=True, help="held-out real data (.npz, .npy or .csv)"
+    )
+    p.add_argument(
+        "--generated", type=path_arg, required=True, help="the series to judge (.npz, .npy, .csv)"
+    )
     p.add_argument(
         "--floor",
         "--real2",
         dest="floor",
+        type=path_arg,
         default=None,
         help="independent real data for the floor (default: simulated with another seed)",
     )
     p.add_argument(
         "--train",
+        type=path_arg,
         default=None,
         help="the generator's training data, for memorisation_ratio "
         "(default: the file the generated data's meta names)",
     )
-    p.add_argument("--out", required=True, help="report folder")
-    p.add_argument("--dt", type=float, default=None, help="sampling step of bare arrays (time)")
+    p.add_argument("--out", type=path_arg, required=True, help="report folder")
+    p.add_argument(
+        "--dt",
+        type=finite_float(*DT_RANGE),
+        default=None,
+        help="sampling step of bare arrays (time units)",
+    )
     p.add_argument("--system", default=None, help=f"system of bare arrays: {', '.join(SYSTEMS)}")
     p.add_argument("--param", action="append", metavar="NAME=VALUE", help="with --system")
     p.add_argument("--method", default="rosenstein", choices=METHODS, help="exponent estimator")
     p.add_argument("--backend", default="auto", choices=BACKENDS)
-    p.add_argument("--seed", type=int, default=0, help="seed of the randomised metrics")
+    p.add_argument("--seed", type=SEED, default=0, help="seed of the randomised metrics")
     p.add_argument(
         "--no-metrics", action="store_true", help="exponents only, without the fidelity scorecard"
     )
