@@ -661,13 +661,22 @@ def add_train(sub: argparse._SubParsersAction) -> None:
 
 def cmd_sample(args: argparse.Namespace) -> int:
     from chaosgan.atomic import check_writable
+    from chaosgan.dataset import load
     from chaosgan.gan.sample import sample
     from chaosgan.resources import check_memory
 
     check_writable(args.out, args.force)
     # per series: float32 image, float64 trajectory and its copies, the re-encoded image
     check_memory(args.n * 3 * 1024 * 40, f"sampling {args.n} series", args.max_memory)
-    ds = sample(args.run, n=args.n, seed=args.seed, device=args.device, project=args.project)
+    training_data = load(args.train) if args.train else None
+    ds = sample(
+        args.run,
+        n=args.n,
+        seed=args.seed,
+        device=args.device,
+        project=args.project,
+        training_data=training_data,
+    )
     ds.save(args.out, force=args.force)
     summary = {
         "out": str(args.out),
@@ -720,6 +729,12 @@ def add_sample(sub: argparse._SubParsersAction) -> None:
             "training data; multiple shooting, continuity gaps below 1e-4 attractor diameters); "
             "the output's meta says projected: true and how far the series moved"
         ),
+    )
+    p.add_argument(
+        "--train",
+        default=None,
+        help="with --project, for a run trained without a physics model: identify the model "
+        "from this dataset (default: the training data the checkpoint names)",
     )
     p.add_argument("--force", action="store_true", help="overwrite an existing output")
     p.add_argument("--json", action="store_true", help="print a JSON summary")

@@ -18,7 +18,7 @@ $cg simulate --system lorenz63 --n 1000 --steps 1024 --dt 0.1 --seed 1 --out "$o
 $cg lyapunov report --real "$out/lorenz.npz" --generated "$out/lorenz_seed1.npz" \
     --out "$out/report_real_vs_real" --no-metrics --force
 # the GAN, briefly (a small model, our best recipe), sampled and judged against the real data
-$cg train "$out/lorenz.npz" --out runs/demo --config scripts/demo_gan.toml --config scripts/best_gan.toml \
+$cg train "$out/lorenz.npz" --out runs/demo --preset best --config scripts/demo_gan.toml \
     --epochs 100 --force
 $cg sample runs/demo --n 1000 --out "$out/generated.npz" --force
 $cg lyapunov report --real "$out/lorenz.npz" --generated "$out/generated.npz" \

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GAN at full scale: train on 1000 Lorenz images, sample 1000 series and judge them against a
 # held-out real dataset (seed 1), with a third real dataset (seed 2) as the real-vs-real floor;
-# once for each recipe: the study's preset and our best configuration (scripts/best_gan.toml).
+# once for each recipe: the study's preset and our best one (--preset best).
 #
 #   bash scripts/full_scale.sh                        # GPU: 600 epochs per recipe, default widths
 #   DEVICE=cpu EPOCHS=300 SIZE=scripts/demo_gan.toml bash scripts/full_scale.sh   # CPU, small model
@@ -35,7 +35,7 @@ for f in ${CONFIGS:-}; do extra+=(--config "$f"); done
 for recipe in $RECIPES; do
     case $recipe in
         study) args=(--preset study "${size[@]}" "${extra[@]}") ;;
-        best) args=("${size[@]}" --config scripts/best_gan.toml "${extra[@]}") ;;
+        best) args=(--preset best "${size[@]}" "${extra[@]}") ;;
         *) echo "unknown recipe $recipe (study or best)" >&2; exit 2 ;;
     esac
     start=$SECONDS

@@ -278,8 +278,9 @@ def test_sample_writes_a_valid_generated_dataset(images_data, tmp_path, capsys):
 
 
 def _write_tiny_toml(tmp_path):
+    """The tiny model, with figures at the end of the run (TINY's sample_every turns them off)."""
     path = tmp_path / "tiny.toml"
-    path.write_text("\n".join(f"{k} = {v}" for k, v in TINY.items()) + "\n")
+    path.write_text("\n".join(f"{k} = {v}" for k, v in {**TINY, "sample_every": 1}.items()))
     return path
 
 

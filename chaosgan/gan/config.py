@@ -62,6 +62,8 @@ class TrainConfig:
             image critic's (weight 1); 0 switches the series critic off. The series critic
             (:class:`~chaosgan.gan.models.SeriesCritic`) judges windows of the decoded series.
         series_width: channels of the series critic's first layers.
+        series_residual: the series critic also sees each sample's one-step residual under the
+            physics model (a physics-informed discriminator; needs ``physics`` on).
     Dynamics consistency (off by default; :mod:`chaosgan.gan.physics`):
         physics: ``off``; ``identified``: a polynomial model identified from the training data
             before training (never the true parameters); ``known``: the true equations of the
@@ -77,7 +79,8 @@ class TrainConfig:
             attractor diameters of the exact flow, median, on Lorenz-63 at dt = 0.1).
     Run:
         seed: seeds the weights, data order, latents, noise and labels.
-        sample_every: epochs between sample grids, time-series and loss-curve figures.
+        sample_every: epochs between sample grids, time-series and loss-curve figures (also
+            drawn at the last epoch); a value beyond ``epochs`` draws none.
         checkpoint_every: epochs between checkpoints (the last epoch is always saved).
         bf16: bfloat16 autocast (CUDA or CPU); losses and the optimiser stay in float32.
         compile: ``torch.compile`` the models; on CUDA with CUDA graphs ("reduce-overhead"),
@@ -105,6 +108,7 @@ class TrainConfig:
     noise_end: float = 0.0
     series_weight: float = 0.0
     series_width: int = 32
+    series_residual: bool = False
     physics: str = "off"
     physics_weight: float = 100.0
     physics_start: float = 0.0
@@ -153,6 +157,8 @@ class TrainConfig:
             raise ChaosganError("label_smoothing and label_flip must lie in [0, 0.5)")
         if self.noise_start < 0 or self.noise_end < 0 or not 0 <= self.ema_decay < 1:
             raise ChaosganError("noise std must be >= 0 and ema_decay in [0, 1)")
+        if self.series_residual and (self.physics == "off" or self.series_weight <= 0):
+            raise ChaosganError("series_residual needs physics on and series_weight > 0")
         for name in ("physics_start", "physics_warmup"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ChaosganError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
@@ -180,6 +186,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "pack": 4,
         "layout": "snake",
         "series_weight": 1.0,
+        "series_residual": True,
         "physics": "identified",
         "physics_weight": 3000.0,
         "physics_start": 0.3,

@@ -124,26 +124,45 @@ class SeriesCritic(nn.Module):
     inverse std of the real data's differences, so both enter at unit size); spectral norm on
     every layer, dilations 1, 2, 4, 8 with kernels of 5 (receptive field 61 samples), packs of
     ``pack`` consecutive series stacked on the channels (PacGAN) as in the image critic.
+
+    With ``residual=True`` it is also given each sample's one-step residual under a model of the
+    dynamics (:func:`chaosgan.gan.physics.residual_channels`), a physics-informed discriminator
+    (Daw et al. 2021, "PID-GAN", arXiv:2106.02993): real series have residuals near zero, so the
+    critic learns at once to mark series that are not orbits, and the adversarial game itself
+    pushes the generator towards orbits without rewarding a collapse onto the slow ones.
     """
 
-    def __init__(self, width: int = 32, channels: int = 3, pack: int = 1, diff_scale: float = 1.0):
+    def __init__(
+        self,
+        width: int = 32,
+        channels: int = 3,
+        pack: int = 1,
+        diff_scale: float = 1.0,
+        residual: bool = False,
+    ):
         super().__init__()
         w = width
         self.pack = pack
+        self.residual = residual
         self.register_buffer("diff_scale", torch.tensor(float(diff_scale)))
         layers: list[nn.Module] = []
-        c_in = 2 * channels * pack
+        c_in = (3 if residual else 2) * channels * pack
         for c_out, dilation in ((w, 1), (w, 2), (2 * w, 4), (2 * w, 8)):
             layers += [conv1d(c_in, c_out, 5, dilation=dilation), nn.LeakyReLU(0.1, True)]
             c_in = c_out
         layers.append(conv1d(c_in, 1, 1))
         self.net = nn.Sequential(*layers)
 
-    def forward(self, series: torch.Tensor) -> torch.Tensor:
+    def forward(self, series: torch.Tensor, residual: torch.Tensor | None = None) -> torch.Tensor:
+        """``series`` ``(B, T, D)``; ``residual`` ``(B, T, D)`` when built with ``residual``."""
         x = series.transpose(1, 2)  # (B, D, T)
-        dx = torch.diff(x, dim=2, prepend=x[:, :, :1]) * self.diff_scale
+        channels = [x, torch.diff(x, dim=2, prepend=x[:, :, :1]) * self.diff_scale]
+        if self.residual:
+            if residual is None:
+                raise ValueError("this critic judges residuals too: pass them")
+            channels.append(residual.transpose(1, 2))
         b, d, t = x.shape
-        x = torch.cat([x, dx], dim=1).reshape(b // self.pack, self.pack * 2 * d, t)
+        x = torch.cat(channels, dim=1).reshape(b // self.pack, self.pack * len(channels) * d, t)
         return self.net(x).squeeze(1)
 
 

@@ -144,6 +144,16 @@ class PolynomialFlow(nn.Module):
         return x
 
 
+RESIDUAL_UNIT = 0.01  # residual channels are in hundredths of the attractor diameter
+
+
+def residual_channels(series: torch.Tensor, flow: PolynomialFlow, diameter: float) -> torch.Tensor:
+    """``(x_t - Phi(x_{t-1})) / (0.01 diameter)`` for series ``(B, T, D)`` (0 at t = 0): what
+    a physics-informed critic sees beside the series (real data: about 0)."""
+    residual = series[:, 1:] - flow(series[:, :-1])
+    return torch.cat([torch.zeros_like(residual[:, :1]), residual], 1) / (RESIDUAL_UNIT * diameter)
+
+
 def residual_loss(
     series: torch.Tensor, flow: PolynomialFlow, diameter: float, steps: int = 1
 ) -> torch.Tensor:

@@ -41,9 +41,12 @@ def sample(
     device: str = "auto",
     batch_size: int = 1024,
     project: bool = False,
+    training_data: Dataset | None = None,
 ) -> Dataset:
     """``n`` generated series from the run folder (or checkpoint file) ``run``; with
-    ``project``, each replaced by the nearest orbit of the run's model (see the module)."""
+    ``project``, each replaced by the nearest orbit of the run's model (see the module), or,
+    for a run without one, of a model identified from ``training_data`` (default: the data file
+    the checkpoint names)."""
     if n < 1:
         raise ChaosganError(f"n must be >= 1, got {n}")
     dev = resolve_torch_device(device)
@@ -71,7 +74,7 @@ def sample(
     if ckpt.get("training_data"):
         extra["training_data"] = ckpt["training_data"]
     if project:
-        model = _projection_model(ckpt)
+        model = _projection_model(ckpt, training_data)
         result = project_orbits(trajectories, model.polynomial, float(meta["dt"]), model.diameter)
         trajectories = result.orbits
         extra["projected"] = True
@@ -100,10 +103,12 @@ def sample(
     )
 
 
-def _projection_model(ckpt: dict[str, Any]) -> PhysicsModel:
-    """The run's physics model, or one identified from its training data file."""
+def _projection_model(ckpt: dict[str, Any], training_data: Dataset | None) -> PhysicsModel:
+    """The run's physics model, or one identified from its training data."""
     if ckpt.get("physics"):
         return PhysicsModel.from_dict(ckpt["physics"])
+    if training_data is not None:
+        return physics_model(training_data, "identified")
     source = ckpt.get("training_data") or {}
     path = source.get("path")
     if not path or not Path(path).is_file():

@@ -48,7 +48,13 @@ from chaosgan.gan.models import (
     difference_scale,
     init_weights,
 )
-from chaosgan.gan.physics import PhysicsModel, PolynomialFlow, physics_model, residual_loss
+from chaosgan.gan.physics import (
+    PhysicsModel,
+    PolynomialFlow,
+    physics_model,
+    residual_channels,
+    residual_loss,
+)
 from chaosgan.jsonio import dumps
 
 
@@ -102,7 +108,12 @@ def build_run(
         physics=physics,
     )
     if config.series_weight > 0:
-        s = SeriesCritic(config.series_width, pack=config.pack, diff_scale=diff_scale).to(device)
+        s = SeriesCritic(
+            config.series_width,
+            pack=config.pack,
+            diff_scale=diff_scale,
+            residual=config.series_residual,
+        ).to(device)
         s.apply(init_weights)
         run.series_critic, run.opt_s = s, adam(s, config.lr_d)
     return run
@@ -294,9 +305,28 @@ def _train(
     d_loss_fn, g_loss_fn = losses.LOSSES[cfg.loss]
     autocast = torch.autocast(dev.type, torch.bfloat16, enabled=cfg.bf16)
     to_series = ImageToSeries(data.normalisation, cfg.layout).to(dev)
-    flow = None
+    flow = real_residuals = None
     if run.physics is not None:
         flow = PolynomialFlow(run.physics, data.dt, cfg.physics_substeps).to(dev)
+        if cfg.series_residual:  # the real series' residual channels, once
+            with torch.no_grad():
+                traj = torch.from_numpy(data.trajectories).float().to(dev)
+                real_residuals = torch.cat(
+                    [
+                        residual_channels(chunk, flow, run.physics.diameter)
+                        for chunk in traj.split(128)
+                    ]
+                )
+
+    def series_logits(images: torch.Tensor, residuals: torch.Tensor | None) -> torch.Tensor:
+        """The series critic's logits for images in the GAN's layout."""
+        assert s_train is not None
+        return s_train(to_series.scaled(images), residuals)
+
+    def fake_residuals(images: torch.Tensor) -> torch.Tensor | None:
+        if real_residuals is None or flow is None or run.physics is None:
+            return None
+        return residual_channels(to_series(images.float()), flow, run.physics.diameter)
 
     images = torch.from_numpy(apply_layout(data.images, cfg.layout)).to(dev)
     n = len(images)
@@ -354,8 +384,12 @@ def _train(
                     if s_train is not None and run.opt_s is not None:
                         # the series critic: same samples and labels, no instance noise (it
                         # would blur exactly the step-to-step motion this critic is for)
+                        residuals = None
+                        if real_residuals is not None:
+                            with torch.no_grad():
+                                residuals = torch.cat([real_residuals[idx], fake_residuals(fake_d)])
                         with autocast:
-                            logits_s = s_train(to_series.scaled(torch.cat([real, fake_d])))
+                            logits_s = series_logits(torch.cat([real, fake_d]), residuals)
                         logits_s = logits_s.float()
                         loss_s = d_loss_fn(logits_s[:half], logits_s[half:], t_real, t_fake)
                         run.opt_s.zero_grad(set_to_none=True)
@@ -366,7 +400,7 @@ def _train(
             with autocast:
                 logits = d_train(tricks.add_instance_noise(fake, std, gen)).float()
                 if s_train is not None:
-                    logits_s = s_train(to_series.scaled(fake)).float()
+                    logits_s = series_logits(fake, fake_residuals(fake)).float()
             loss_g = g_loss_fn(logits)
             if s_train is not None:
                 loss_g = loss_g + cfg.series_weight * g_loss_fn(logits_s)
@@ -403,7 +437,8 @@ def _train(
             save_checkpoint(out, _state(run, data, data_path))
             if stage is not None:
                 out = stage.publish()
-        if rank == 0 and (run.epoch % cfg.sample_every == 0 or last):
+        figures_on = cfg.sample_every <= cfg.epochs  # beyond the run: no figures at all
+        if rank == 0 and figures_on and (run.epoch % cfg.sample_every == 0 or last):
             write_figures(run, data, out, fixed_z)
     return run
 
