@@ -312,55 +312,93 @@ ARRAYS = {"trajectories": np.float64, "images": np.float32, "meta": None}  # Non
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 
 
-def inspect_npz(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+def _read_header(stream: Any, where: str) -> tuple[tuple[int, ...], np.dtype, int]:
+    """Shape, dtype and header length of the ``.npy`` stream at its start (nothing else read)."""
+    try:
+        version = np.lib.format.read_magic(stream)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
+        elif version == (2, 0):
+            shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
+        else:
+            raise ValueError(f"unsupported .npy version {version}")
+    except (ValueError, TypeError, SyntaxError) as exc:
+        raise ChaosganError(f"{where} is not a numpy array ({_short(str(exc))})") from None
+    return shape, dtype, stream.tell()
+
+
+def _check_size(shape: tuple[int, ...], dtype: np.dtype, present: int, where: str) -> int:
+    if dtype.hasobject:
+        raise ChaosganError(f"{where} holds pickled objects, refused for safety")
+    nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes > present:
+        raise ChaosganError(
+            f"{where} declares shape {shape} ({format_size(nbytes)}) but holds "
+            f"{format_size(present)}"
+        )
+    return nbytes
+
+
+def _magic(path: Path) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(6)
+
+
+def npy_header(path: str | Path) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype of the ``.npy`` file at ``path`` from its header, checked as
+    :func:`npz_headers` checks each member; call it before ``np.load``."""
+    path = Path(path)
+    if _magic(path) != np.lib.format.MAGIC_PREFIX:
+        raise ChaosganError(f"{path}: not a .npy array file")
+    with open(path, "rb") as f:
+        shape, dtype, header = _read_header(f, str(path))
+    _check_size(shape, dtype, path.stat().st_size - header, str(path))
+    check_memory(math.prod(shape) * dtype.itemsize, f"loading {path}")
+    return shape, dtype
+
+
+def npz_headers(path: str | Path, names: Any = None) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
     """Shape and dtype of every array in the ``.npz`` at ``path``, from the headers alone.
 
     Refuses, before anything is allocated: a file that is not a zip archive (a plain ``.npy``
-    renamed, text, anything else); members that are not ``.npy`` arrays or not ones a dataset
-    holds; object arrays (they need pickle); a header whose shape needs more bytes than the
-    member holds; and arrays that would not fit in the memory available.
+    renamed, text, anything else); members that are not ``.npy`` arrays (or, with ``names``,
+    not one of those); object arrays (they need pickle); a header whose shape needs more bytes
+    than the member holds; and arrays that would not fit in the memory available. Call it
+    before ``np.load``.
     """
-    with open(path, "rb") as f:
-        head = f.read(6)
+    path = Path(path)
+    head = _magic(path)
     if head == np.lib.format.MAGIC_PREFIX:
-        raise ChaosganError(f"{path}: a single .npy array, not a .npz dataset (renamed?)")
+        raise ChaosganError(f"{path}: a single .npy array, not a .npz archive (renamed?)")
     if head[:4] not in ZIP_MAGIC:
-        raise ChaosganError(f"{path}: not a .npz dataset (not a zip archive)")
+        raise ChaosganError(f"{path}: not a .npz archive (not a zip file)")
     found: dict[str, tuple[tuple[int, ...], np.dtype]] = {}
     total = 0
-    with zipfile.ZipFile(path) as zf:
-        for info in zf.infolist():
-            name = info.filename
-            if not name.endswith(".npy") or name[:-4] not in ARRAYS:
-                raise ChaosganError(
-                    f"{path}: unexpected member {_short(name)} (a dataset holds "
-                    f"{', '.join(k + '.npy' for k in ARRAYS)})"
-                )
-            with zf.open(info) as member:
-                try:
-                    version = np.lib.format.read_magic(member)
-                    if version == (1, 0):
-                        shape, _, dtype = np.lib.format.read_array_header_1_0(member)
-                    elif version == (2, 0):
-                        shape, _, dtype = np.lib.format.read_array_header_2_0(member)
-                    else:
-                        raise ValueError(f"unsupported .npy version {version}")
-                    header_bytes = member.tell()
-                except (ValueError, TypeError, SyntaxError) as exc:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                name = info.filename
+                if not name.endswith(".npy") or (names is not None and name[:-4] not in names):
+                    wanted = (
+                        "numpy arrays" if names is None else ", ".join(f"{k}.npy" for k in names)
+                    )
                     raise ChaosganError(
-                        f"{path}: member {name} is not a numpy array ({_short(str(exc))})"
-                    ) from None
-            if dtype.hasobject:
-                raise ChaosganError(f"{path}: holds pickled objects, refused for safety")
-            nbytes = math.prod(shape) * dtype.itemsize
-            if nbytes > info.file_size - header_bytes:
-                raise ChaosganError(
-                    f"{path}: member {name} declares shape {shape} ({format_size(nbytes)}) but "
-                    f"holds {format_size(info.file_size - header_bytes)}"
-                )
-            total += nbytes
-            found[name[:-4]] = (shape, dtype)
+                        f"{path}: unexpected member {_short(name)} (expected {wanted})"
+                    )
+                where = f"{path}: member {name}"
+                with zf.open(info) as member:
+                    shape, dtype, header = _read_header(member, where)
+                total += _check_size(shape, dtype, info.file_size - header, where)
+                found[name[:-4]] = (shape, dtype)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as exc:
+        raise ChaosganError(f"{path}: not a readable .npz file ({_short(str(exc))})") from None
     check_memory(total, f"loading {path}")
+    return found
+
+
+def inspect_npz(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """:func:`npz_headers` of a dataset: only its arrays, with their dtypes, meta a string."""
+    found = npz_headers(path, ARRAYS)
     for key in ("trajectories", "meta"):
         if key not in found:
             raise ChaosganError(f"{path}: not a chaosgan dataset (no {key!r} array)")

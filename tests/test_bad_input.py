@@ -227,10 +227,11 @@ def dataset_readers(bad: Path, good: Path, tmp: Path) -> dict[str, list]:
             "--out",
             tmp / "r",
         ],
+        "score": ["score", "--real", good, "--generated", bad, "--out", tmp / "r"],
     }
 
 
-READERS = ["info", "estimate", "identify", "train", "report real", "report generated"]
+READERS = [*dataset_readers(Path(), Path(), Path())]
 
 
 @pytest.mark.parametrize("reader", READERS)

@@ -150,8 +150,7 @@ def load_series(
     suffix = path.suffix.lower()
     try:
         if suffix == ".npz":
-            with np.load(path, allow_pickle=False) as npz:
-                ours = {"trajectories", "meta"} <= set(npz.files)
+            ours = {"trajectories", "meta"} <= set(dataset.npz_headers(path))
             if ours:
                 ds = dataset.load(path)
                 if dt is not None and not np.isclose(dt, ds.dt, rtol=1e-9, atol=0):
@@ -164,6 +163,7 @@ def load_series(
                 return ds
             array, coordinates = _read_npz_array(path), None
         elif suffix == ".npy":
+            dataset.npy_header(path)
             array, coordinates = np.load(path, allow_pickle=False), None
         elif suffix == ".csv":
             array, csv_dt, coordinates = _read_csv(path)
