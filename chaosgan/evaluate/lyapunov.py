@@ -108,10 +108,11 @@ class LyapunovComparison:
 
 def resolve_params(
     real: Dataset, method: str, params: RosensteinParams | EckmannParams | str | None
-) -> RosensteinParams | EckmannParams:
+) -> RosensteinParams | EckmannParams | dict[int, RosensteinParams]:
     """The one set of estimator parameters for every dataset of a comparison: the fixed
     defaults (``None``), the given ones, or (``"auto"``, Rosenstein) derived from the *real*
-    data by :func:`~chaosgan.lyapunov.from_data.derive_rosenstein_params`."""
+    data by :func:`~chaosgan.lyapunov.from_data.derive_rosenstein_params`, one set per
+    coordinate)."""
     if isinstance(params, str):
         if params != "auto" or method != "rosenstein":
             raise ChaosganError(
