@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from chaosgan import Dataset, simulate
+from chaosgan.errors import ChaosganError
 from chaosgan.evaluate import metrics, score
 from chaosgan.evaluate.lyapunov import compare_exponents
 from chaosgan.evaluate.memorisation import memorisation_ratio, nearest_distances
@@ -239,3 +240,9 @@ def test_rosenstein_parameters_are_derived_once_from_the_real_data(lorenz_small)
 
     assert used == shown(derived) == card.data.lyapunov.other.params  # the same for both sides
     assert used != shown(derive_rosenstein_params(other.trajectories, other.dt))
+
+
+def test_a_different_system_is_refused_before_any_metric(lorenz_small):
+    rossler = simulate("rossler", n=4, steps=lorenz_small.trajectories.shape[1], dt=lorenz_small.dt)
+    with pytest.raises(ChaosganError, match="system rossler, the real data are lorenz63"):
+        score(lorenz_small, rossler, metrics=False)

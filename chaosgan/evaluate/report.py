@@ -11,14 +11,14 @@ atomically and an existing report is not overwritten without ``force``.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
 
-from chaosgan.atomic import write_text_atomic
+from chaosgan import jsonio
+from chaosgan.atomic import atomic_folder
 from chaosgan.dataset import Dataset
 from chaosgan.errors import ChaosganError
 from chaosgan.evaluate import metrics as metric_fns
@@ -157,17 +157,17 @@ def write_report(scorecard: Scorecard, out: str | Path, force: bool = False) -> 
     """Write ``report.json``, ``report.md`` and the figures of ``scorecard`` into folder ``out``;
     returns the JSON written (the scorecard's ``to_dict()`` plus ``figures``)."""
     out = check_report_folder(out, force)
-    out.mkdir(parents=True, exist_ok=True)
-    data = scorecard.data
-    figures = [_plot_exponents(data, out / "exponents.png")]
-    figures += _plot_pair(data.real, data.generated, out)
-    if scorecard.metrics is not None:
-        figures += _plot_metrics(data, out)
-    result = scorecard.to_dict()
-    result["figures"] = [p.name for p in figures]
-    write_text_atomic(out / "report.json", json.dumps(result, indent=2) + "\n")
-    markdown = (
-        scorecard_markdown(result) + "\n" + "\n".join(f"![{p.stem}]({p.name})" for p in figures)
-    )
-    write_text_atomic(out / "report.md", markdown + "\n")
+    with atomic_folder(out) as stage:  # the whole folder appears at once, or not at all
+        data = scorecard.data
+        figures = [_plot_exponents(data, stage / "exponents.png")]
+        figures += _plot_pair(data.real, data.generated, stage)
+        if scorecard.metrics is not None:
+            figures += _plot_metrics(data, stage)
+        result = scorecard.to_dict()
+        result["figures"] = [p.name for p in figures]
+        (stage / "report.json").write_text(jsonio.dumps(result) + "\n")
+        markdown = (
+            scorecard_markdown(result) + "\n" + "\n".join(f"![{p.stem}]({p.name})" for p in figures)
+        )
+        (stage / "report.md").write_text(markdown + "\n")
     return result

@@ -92,9 +92,13 @@ def flow_of(real: Dataset) -> tuple[Any, Any, str]:
 
 def check_compatible(real: Dataset, other: Dataset, label: str, same_length: bool = True) -> None:
     """Raise a one-line :class:`ChaosganError` unless ``other`` can be scored against ``real``:
-    the same dimension and dt, the same series length, and at least two series."""
+    the same system (when both name one), dimension and dt, the same series length, and at
+    least two series."""
     _, t, d = real.trajectories.shape
     n2, t2, d2 = other.trajectories.shape
+    system, other_system = real.meta.get("system"), other.meta.get("system")
+    if system and other_system and system != other_system:
+        raise ChaosganError(f"{label}: system {other_system}, the real data are {system}")
     if d2 != d:
         raise ChaosganError(f"{label}: {d2} coordinates, the real data have {d}")
     if not np.isclose(other.dt, real.dt, rtol=1e-9, atol=0):
