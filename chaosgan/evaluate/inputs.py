@@ -72,7 +72,7 @@ def from_array(
         "steps": int(x.shape[1]),
         "burn_in": None,
         "seed": None,
-        "normalisation": {"min": [0.0] * d, "max": [0.0] * d},  # set once validated
+        "normalisation": {"min": [0.0] * d, "max": [1.0] * d},  # set once validated
         "version": __version__,
     }
     if coordinates is not None:
