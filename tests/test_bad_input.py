@@ -535,7 +535,7 @@ def test_failed_force_restart_leaves_the_old_run_intact(assets, tmp_path, capsys
     run with none of the old run's files (old samples included) and no staging folder."""
     run = tmp_path / "run"
     shutil.copytree(assets / "run", run)
-    (run / "samples").mkdir(exist_ok=True)  # an old sample, whether or not the run drew any
+    (run / "samples").mkdir(exist_ok=True)  # the tiny run writes no figures itself
     (run / "samples" / "epoch_0999.png").write_bytes(b"an old sample")
     argv = ["train", assets / "real.npz", "--out", run, "--force", "--device", "cpu"]
     argv += ["--config", assets / "tiny.toml", "--seed", "5"]
