@@ -149,20 +149,34 @@ class PolynomialFlow(nn.Module):
 RESIDUAL_UNIT = 0.01  # residual channels are in hundredths of the attractor diameter
 
 
+def step_residuals(series: torch.Tensor, flow: PolynomialFlow, steps: int = 1) -> torch.Tensor:
+    """``x_{t+steps} - Phi^steps(x_t)`` for series ``(B, T, D)``: ``(B, T - steps, D)``."""
+    return series[:, steps:] - flow(series[:, :-steps], steps)
+
+
+def channels_from_residuals(residual: torch.Tensor, diameter: float) -> torch.Tensor:
+    """One-step residuals ``(B, T - 1, D)`` as critic channels ``(B, T, D)``: in hundredths of
+    the diameter, 0 at t = 0."""
+    padded = torch.cat([torch.zeros_like(residual[:, :1]), residual], 1)
+    return padded / (RESIDUAL_UNIT * diameter)
+
+
+def loss_from_residuals(residual: torch.Tensor, diameter: float) -> torch.Tensor:
+    """``mean ||residual||^2 / diameter^2`` over residuals ``(B, T', D)``."""
+    return residual.square().sum(dim=-1).mean() / diameter**2
+
+
 def residual_channels(series: torch.Tensor, flow: PolynomialFlow, diameter: float) -> torch.Tensor:
     """``(x_t - Phi(x_{t-1})) / (0.01 diameter)`` for series ``(B, T, D)`` (0 at t = 0): what
     a physics-informed critic sees beside the series (real data: about 0)."""
-    residual = series[:, 1:] - flow(series[:, :-1])
-    return torch.cat([torch.zeros_like(residual[:, :1]), residual], 1) / (RESIDUAL_UNIT * diameter)
+    return channels_from_residuals(step_residuals(series, flow), diameter)
 
 
 def residual_loss(
     series: torch.Tensor, flow: PolynomialFlow, diameter: float, steps: int = 1
 ) -> torch.Tensor:
     """``mean || x_{t+steps} - Phi^steps(x_t) ||^2 / diameter^2`` over series ``(B, T, D)``."""
-    predicted = flow(series[:, :-steps], steps)
-    residual = series[:, steps:] - predicted
-    return residual.square().sum(dim=-1).mean() / diameter**2
+    return loss_from_residuals(step_residuals(series, flow, steps), diameter)
 
 
 def physics_model(data: Dataset, source: str, seed: int = 0) -> PhysicsModel:

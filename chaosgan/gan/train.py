@@ -51,9 +51,12 @@ from chaosgan.gan.models import (
 from chaosgan.gan.physics import (
     PhysicsModel,
     PolynomialFlow,
+    channels_from_residuals,
+    loss_from_residuals,
     physics_model,
     residual_channels,
     residual_loss,
+    step_residuals,
 )
 from chaosgan.jsonio import dumps
 
@@ -402,18 +405,30 @@ def _train(
                         run.opt_s.step()
                         sums["s_loss"] += loss_s.detach()
                     d_count += 1
+            # the fake series' one-step residuals, once: the residual critic's channels and
+            # the physics loss both come from them
+            fake_series = one_step = None
+            if flow is not None and run.physics is not None:
+                fake_series = to_series(fake.float())
+                one_step = step_residuals(fake_series, flow)
             with autocast:
                 logits = d_train(tricks.add_instance_noise(fake, std, gen)).float()
                 if s_train is not None:
-                    logits_s = series_logits(fake, fake_residuals(fake), gen).float()
+                    channels = None
+                    if real_residuals is not None and one_step is not None:
+                        channels = channels_from_residuals(one_step, run.physics.diameter)
+                    logits_s = series_logits(fake, channels, gen).float()
             loss_g = g_loss_fn(logits)
             if s_train is not None:
                 loss_g = loss_g + cfg.series_weight * g_loss_fn(logits_s)
-            if flow is not None and run.physics is not None:
+            if fake_series is not None and one_step is not None and run.physics is not None:
                 ramp = tricks.ramp(frac, cfg.physics_start, cfg.physics_warmup)
-                residual = residual_loss(
-                    to_series(fake.float()), flow, run.physics.diameter, cfg.physics_steps
-                )
+                if cfg.physics_steps == 1:
+                    residual = loss_from_residuals(one_step, run.physics.diameter)
+                else:
+                    residual = residual_loss(
+                        fake_series, flow, run.physics.diameter, cfg.physics_steps
+                    )
                 loss_g = loss_g + cfg.physics_weight * ramp * residual
                 sums["physics"] += residual.detach()
             run.opt_g.zero_grad(set_to_none=True)
