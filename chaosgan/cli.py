@@ -763,6 +763,87 @@ def add_sample(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_sample)
 
 
+def cmd_baseline_esn(args: argparse.Namespace) -> int:
+    from chaosgan.atomic import check_writable
+    from chaosgan.baselines.sample import esn_dataset
+    from chaosgan.dataset import load
+
+    check_writable(args.out, args.force)
+    data = load(args.data)
+    ds = esn_dataset(
+        data,
+        args.n,
+        seed=args.seed,
+        n_reservoir=args.reservoir,
+        warmup=args.warmup,
+        data_path=args.data,
+        max_memory=args.max_memory,
+    )
+    ds.save(args.out, force=args.force)
+    info = ds.meta["esn"]
+    chosen = {k: info["hyperparameters"][k] for k in ("spectral_radius", "input_scaling", "alpha")}
+    best = max(r["valid_prediction_samples"] for r in info["selection"]["table"] if r["climate_ok"])
+    summary = {
+        "out": str(args.out),
+        "n": ds.n_series,
+        "seed": args.seed,
+        "dt": ds.dt,
+        "generator": "esn",
+        "hyperparameters": info["hyperparameters"],
+        "valid_prediction_time": best * ds.dt,
+        "fit_seconds": info["fit_seconds"],
+    }
+    if args.json:
+        print_json(summary)
+    else:
+        print(
+            f"wrote {args.out}: {ds.n_series} series from an echo-state network "
+            f"({args.reservoir} units; chosen on held-out series: "
+            + ", ".join(f"{k} {v:g}" for k, v in chosen.items())
+            + f"; valid prediction time {best * ds.dt:g} time units), fitted in "
+            f"{info['fit_seconds']:g} s; warm-ups: the last {args.warmup} samples of training "
+            "series"
+        )
+    return 0
+
+
+def add_baseline(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "baseline",
+        help="generate series with a non-GAN baseline (echo-state network)",
+        description="Generators that are not GANs, sampled to the same dataset format.",
+    )
+    kinds = p.add_subparsers(dest="baseline", metavar="BASELINE")
+    kinds.required = True
+    e = kinds.add_parser(
+        "esn",
+        help="echo-state network (reservoir computing, Pathak et al. 2017)",
+        description=(
+            "Fit an echo-state network to a dataset (hyperparameters chosen on held-out series "
+            "by valid prediction time; ridge readout) and run it autonomously from warm-ups "
+            "taken from the end of training series; writes a generated dataset for "
+            "chaosgan score."
+        ),
+    )
+    e.add_argument("data", help="training dataset .npz")
+    e.add_argument("--out", type=path_arg, required=True, help="output .npz")
+    e.add_argument("--n", type=int_range(1), default=1000, help="series to generate (default 1000)")
+    e.add_argument("--seed", type=SEED, default=0, help="seed of the reservoir and warm-ups")
+    e.add_argument(
+        "--reservoir", type=int_range(2, 20000), default=600, help="reservoir units (default 600)"
+    )
+    e.add_argument(
+        "--warmup",
+        type=int_range(1, 100000),
+        default=100,
+        help="observed samples driven before generating (default 100)",
+    )
+    add_max_memory(e)
+    e.add_argument("--force", action="store_true", help="overwrite an existing output")
+    e.add_argument("--json", action="store_true", help="print a JSON summary")
+    e.set_defaults(handler=cmd_baseline_esn)
+
+
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     add_simulate,
     add_info,
@@ -771,6 +852,7 @@ SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     add_identify,
     add_train,
     add_sample,
+    add_baseline,
 ]
 
 
