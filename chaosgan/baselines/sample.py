@@ -82,6 +82,7 @@ def esn_dataset(
     x = data.trajectories
     _, steps, dim = x.shape
     check_memory(n * steps * dim * 8 * 4, f"generating {n} series", max_memory)
+    windows = warmup_windows(len(x), steps, n, warmup, np.random.default_rng(seed))
     start = time.perf_counter()
     kwargs = {} if grid is None else {"grid": grid}
     params, table = select_hyperparameters(
@@ -89,7 +90,6 @@ def esn_dataset(
     )
     esn = EchoStateNetwork(**params, seed=seed).fit(x)
     fit_seconds = time.perf_counter() - start
-    windows = warmup_windows(len(x), steps, n, warmup, np.random.default_rng(seed))
     warm = np.stack([x[i, end - warmup : end] for i, end in windows])
     with np.errstate(over="ignore", invalid="ignore"):
         trajectories = esn.generate(warm, steps)
