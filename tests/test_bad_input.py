@@ -395,6 +395,7 @@ def argv_cases(a: Path, t: Path) -> dict[str, list]:
     sample = ["sample", a / "run", "--out", t / "gen.npz", "--device", "cpu"]
     train = ["train", a / "real.npz", "--out", t / "run", "--device", "cpu"]
     ident = ["identify", a / "short.npz"]
+    esn = ["baseline", "esn", a / "real.npz", "--out", t / "esn.npz"]
     cases: dict[str, list] = {
         # sizes beyond the machine, or beyond an explicit --max-memory
         "simulate n 1e9": [*sim, "--n", "1000000000"],
@@ -432,6 +433,12 @@ def argv_cases(a: Path, t: Path) -> dict[str, list]:
         "simulate plots /proc": [*sim, "--n", "2", "--steps", "16", "--plots", "/proc/p"],
         "sample out exists": [*sample, "--n", "2", "--out", a / "real.npz"],
         "sample out in /proc": [*sample, "--n", "2", "--out", "/proc/x.npz"],
+        "esn out exists": ["baseline", "esn", a / "real.npz", "--out", a / "real.npz"],
+        "esn out in /proc": ["baseline", "esn", a / "real.npz", "--out", "/proc/x.npz"],
+        "esn n 1e12": [*esn, "--n", "1000000000000"],
+        "esn max-memory": [*esn, "--n", "100", "--max-memory", "1K"],
+        "esn series too short": ["baseline", "esn", a / "short.npz", "--out", t / "esn.npz"],
+        "esn no such data": ["baseline", "esn", a / "nothing.npz", "--out", t / "esn.npz"],
         "train run exists": ["train", a / "real.npz", "--out", a / "run", "--device", "cpu"],
         "train out a file": ["train", a / "real.npz", "--out", a / "real.npz", "--device", "cpu"],
         "train out not a run": ["train", a / "real.npz", "--out", a, "--force", "--device", "cpu"],
@@ -466,6 +473,7 @@ def argv_cases(a: Path, t: Path) -> dict[str, list]:
         "identify": (ident, ["--degree", "--seed", "--max-series"], ["--noise"]),
         "train": (train, ["--epochs", "--seed", "--batch-size"], []),
         "sample": (sample, ["--n", "--seed"], []),
+        "esn": (esn, ["--n", "--seed", "--reservoir", "--warmup"], []),
     }
     for cmd, (base, ints, floats) in non_numbers.items():
         for flag in ints:
