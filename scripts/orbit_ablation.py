@@ -22,14 +22,11 @@ The weights of the series critic and the physics loss are those of ``--preset be
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SIZE = ROOT / "scripts" / "demo_gan.toml"
+from experiments import ROOT, chaosgan, simulate_real, train
 
 
 def variants() -> dict[str, dict]:
@@ -50,39 +47,10 @@ def variants() -> dict[str, dict]:
     }
 
 
-def chaosgan(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "chaosgan.cli", *args]
-    print("$ chaosgan " + " ".join(args), flush=True)
-    return subprocess.run(cmd, check=check, cwd=ROOT, stderr=subprocess.PIPE, text=True)
-
-
 def run_one(out: Path, name: str, overrides: dict, seed: int, epochs: int) -> None:
     folder = out / f"{name}_s{seed}"
-    folder.mkdir(parents=True, exist_ok=True)
-    config = folder / "config.toml"
-    config.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in overrides.items()))
+    train(folder, out / "real_seed0.npz", overrides, seed, epochs)
     run = folder / "run"
-    ckpt = run / "checkpoints" / "last.pt"
-    done = folder / "trained.json"
-    if not done.exists():
-        start = time.perf_counter()
-        common = ["--epochs", str(epochs), "--seed", str(seed), "--device", "cpu"]
-        if ckpt.exists():
-            chaosgan("train", str(out / "real_seed0.npz"), "--out", str(run), "--resume", *common)
-        else:
-            chaosgan(
-                "train",
-                str(out / "real_seed0.npz"),
-                "--out",
-                str(run),
-                "--config",
-                str(SIZE),
-                "--config",
-                str(config),
-                "--force",
-                *common,
-            )
-        done.write_text(json.dumps({"seconds": round(time.perf_counter() - start, 1)}))
     train_data = str(out / "real_seed0.npz")  # for runs trained without a physics model
     for kind, flags in (("raw", []), ("projected", ["--project", "--train", train_data])):
         generated = folder / f"{kind}.npz"
@@ -127,19 +95,7 @@ def main() -> None:
     if not args.table:
         out.mkdir(parents=True, exist_ok=True)
         for seed in (0, 1, 2):  # 0: training data, 1: held-out real, 2: the floor's real set
-            path = out / f"real_seed{seed}.npz"
-            if not path.exists():
-                chaosgan(
-                    "simulate",
-                    "--n",
-                    "1000",
-                    "--dt",
-                    "0.1",
-                    "--seed",
-                    str(seed),
-                    "--out",
-                    str(path),
-                )
+            simulate_real(out / f"real_seed{seed}.npz", seed)
         table = variants()
         unknown = [v for v in args.variants if v not in table]
         if unknown:

@@ -1,0 +1,77 @@
+"""Shared parts of the experiment scripts (``orbit_ablation.py``, ``leaderboard.py``): the
+``chaosgan`` command line as a subprocess, real datasets simulated once, and resumable training
+runs of the small model. Import it from a script in this folder (``import experiments``).
+
+Every stage is skipped when its output exists, and a training run that was interrupted resumes
+from its last checkpoint, so the scripts survive the end of a session.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SIZE = ROOT / "scripts" / "demo_gan.toml"  # the small model: minutes per run on 2 CPU cores
+
+
+def chaosgan(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run ``chaosgan ARGS`` with this interpreter from the repository root; stderr is captured
+    (it holds the one-line ``error: ...`` of a refused command)."""
+    cmd = [sys.executable, "-m", "chaosgan.cli", *args]
+    print("$ chaosgan " + " ".join(args), flush=True)
+    return subprocess.run(cmd, check=check, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+
+
+def simulate_real(path: Path, seed: int, n: int = 1000, extra: Sequence[str] = ()) -> None:
+    """A real Lorenz-63 set (1024 samples at dt = 0.1, ``n`` series) at ``path`` unless there."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        args = ["--n", str(n), "--dt", "0.1", "--seed", str(seed), "--out", str(path), *extra]
+        chaosgan("simulate", *args)
+
+
+def write_config(path: Path, overrides: dict) -> Path:
+    """A TOML file of config ``overrides`` (JSON values are valid TOML for these types)."""
+    path.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in overrides.items()))
+    return path
+
+
+def train(
+    folder: Path,
+    data: Path,
+    overrides: dict,
+    seed: int,
+    epochs: int,
+    preset: str | None = None,
+) -> float:
+    """Train (or resume) the small model on ``data`` in ``folder/run``; the seconds it took.
+
+    ``folder/trained.json`` records the training time once the run is complete (with
+    ``resumed: true`` when it covers only the part after an interruption), and a later call
+    returns that time without training again. The config is the small model
+    (:data:`SIZE`), then ``preset``, then ``overrides`` (written to ``folder/config.toml``).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    done = folder / "trained.json"
+    if done.exists():
+        return float(json.loads(done.read_text())["seconds"])
+    config = write_config(folder / "config.toml", overrides)
+    run = folder / "run"
+    common = ["--epochs", str(epochs), "--seed", str(seed), "--device", "cpu"]
+    start = time.perf_counter()
+    resumed = (run / "checkpoints" / "last.pt").exists()
+    if resumed:
+        chaosgan("train", str(data), "--out", str(run), "--resume", *common)
+    else:
+        recipe = ["--preset", preset] if preset else []
+        configs = ["--config", str(SIZE), "--config", str(config)]
+        chaosgan("train", str(data), "--out", str(run), *recipe, *configs, "--force", *common)
+    seconds = round(time.perf_counter() - start, 1)
+    # a resumed run's time is that of its last part only: say so
+    done.write_text(json.dumps({"seconds": seconds, "epochs": epochs, "resumed": resumed}))
+    return seconds
