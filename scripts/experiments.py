@@ -12,7 +12,6 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,12 +26,15 @@ def chaosgan(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, check=check, cwd=ROOT, stderr=subprocess.PIPE, text=True)
 
 
-def simulate_real(path: Path, seed: int, n: int = 1000, extra: Sequence[str] = ()) -> None:
-    """A real Lorenz-63 set (1024 samples at dt = 0.1, ``n`` series) at ``path`` unless there."""
+def simulate_real(path: Path, seed: int, n: int = 1000) -> None:
+    """A real Lorenz-63 set (1024 samples at dt = 0.1, ``n`` series) at ``path`` unless there:
+    what ``chaosgan simulate --n N --dt 0.1 --seed S`` writes, without a process per set."""
     if not path.exists():
+        from chaosgan import simulate
+
         path.parent.mkdir(parents=True, exist_ok=True)
-        args = ["--n", str(n), "--dt", "0.1", "--seed", str(seed), "--out", str(path), *extra]
-        chaosgan("simulate", *args)
+        simulate("lorenz63", n=n, dt=0.1, seed=seed).save(path)
+        print(f"simulated {path}: {n} Lorenz-63 series, dt = 0.1, seed {seed}", flush=True)
 
 
 def write_config(path: Path, overrides: dict) -> Path:
