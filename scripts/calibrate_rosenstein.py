@@ -17,7 +17,7 @@ a single series then holds too few e-foldings to estimate from.
 Results go to one JSON file per case in ``--out`` as they are computed; a rerun skips the cases
 already there (delete the folder, or pass ``--force``, to start over), so a long run survives.
 
-    python scripts/calibrate_rosenstein.py                      # the whole grid (~30 min, 1 core)
+    python scripts/calibrate_rosenstein.py                      # the whole grid (~3 min, 1 core)
     python scripts/calibrate_rosenstein.py --n 50 --cases rossler-0.3,lorenz63-0.05
 """
 

@@ -13,7 +13,7 @@ and a new method adds only its own runs. If PySINDy is installed (it is not a de
 as a side-by-side peer. The noisy rows are compared with PySINDy's best hand-tuned weak form on
 such data, parameter RMSE 0.0016 at dt = 0.01 and 0.077 at dt = 0.1 (issue 12).
 
-    python scripts/reproduce_identification.py            # 16 series x 1024 samples, ~15 min
+    python scripts/reproduce_identification.py            # 16 series x 1024 samples, ~7 min
     python scripts/reproduce_identification.py --dts 0.01 --methods galerkin,wendy
     python scripts/reproduce_identification.py --json
 """

@@ -25,7 +25,7 @@ from chaosgan.systems import get_system
 
 LORENZ_TRUE = (0.9056, 0.0, -14.5723)
 # Rössler's z is spiky (near 0 most of the time): a poor observable for a delay embedding, left
-# out here and in the calibration table's verdict (see scripts/calibrate_rosenstein.py)
+# out here; scripts/calibrate_rosenstein.py shows it failing (the README's calibration verdict)
 ROSSLER_CASE = ("rossler", {}, 0.5, 0.02, 1000.0, (0, 1))
 
 
