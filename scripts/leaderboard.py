@@ -428,6 +428,7 @@ def table(rows: list[Row], results: dict[str, list[dict]], budget: dict) -> tupl
     )
     head = ["row", "seeds", *(SHORT.get(k, k) for k in keys), "train s"]
     lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
+    per_seed = list(lines)  # the same columns, one line per (row, seed)
     out_rows = []
     for row in rows:
         rs = results.get(row.name, [])
@@ -441,6 +442,11 @@ def table(rows: list[Row], results: dict[str, list[dict]], budget: dict) -> tupl
             cells = [fmt(k, mean[k]) for k in keys]
             cells.append(f"{entry['train_seconds']:.0f}" if secs else "-")
             seeds = ",".join(str(r["seed"]) for r in ok)
+            for r in ok:
+                one = [fmt(k, summarise(k, [r["metrics"].get(k)])) for k in keys]
+                t = r.get("train_seconds")
+                one.append(f"{t:.0f}" if t is not None else "-")
+                per_seed.append(f"| {row.label} | {r['seed']} | " + " | ".join(one) + " |")
         else:
             status = rs[0]["status"] if rs else "not computed"
             reason = rs[0].get("reason", "") if rs else ""
@@ -456,12 +462,15 @@ def table(rows: list[Row], results: dict[str, list[dict]], budget: dict) -> tupl
             f"{budget['epochs']} epochs of the small model per GAN row, seeds "
             f"{', '.join(map(str, budget['seeds']))}, {budget['samples']} series sampled; "
             "every row scored against the same held-out real set). Cells: mean over seeds "
-            "(each seed in leaderboard.json); W1/std: the worst coordinate; train s: wall "
-            "time of training (ESN: hyperparameter search + fit; identified: identification).",
+            "(each seed below and in leaderboard.json); W1/std: the worst coordinate; train s: "
+            "wall time of training (ESN: hyperparameter search + fit; identified: "
+            "identification).",
             "",
             *lines,
         ]
     )
+    if any(len(e.get("seeds", [])) > 1 for e in out_rows):  # several seeds: show each
+        md += "\n\nEach seed:\n\n" + "\n".join(per_seed)
     return md, {"schema": SCHEMA, "budget": budget, "rows": out_rows}
 
 

@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 import leaderboard  # noqa: E402
 
 METRICS = 12  # every scorecard metric, with a training set given
+ROW_INDEX = {row.name: i for i, row in enumerate(leaderboard.ROWS)}
 
 
 def run_board(out: Path, rows: str, *extra: str) -> dict:
@@ -40,6 +41,15 @@ def test_tiny_leaderboard_of_reference_rows_and_the_esn(tmp_path, capsys):
     # real data follow the flow exactly; shuffled time order does not; the ESN lies between
     assert one_step["floor"] < 1e-6 < one_step["esn"] < 0.05 < one_step["shuffled"]
     assert rows["esn"]["train_seconds"] > 0
+    # two seeds: the mean in the table, each seed below it
+    esn = rows["esn"]["results"][0]
+    w1 = [0.1, 0.3, 0.2]
+    twice = [{**esn, "metrics": {**esn["metrics"], "wasserstein_over_std": w1}}, {**esn, "seed": 1}]
+    md, js = leaderboard.table([leaderboard.ROWS[ROW_INDEX["esn"]]], {"esn": twice}, {
+        "name": "tiny", "n": 32, "epochs": 1, "seeds": [0, 1], "samples": 32})  # fmt: skip
+    worst = max(esn["metrics"]["wasserstein_over_std"])
+    assert js["rows"][0]["mean"]["wasserstein_over_std"] == pytest.approx((0.3 + worst) / 2)
+    assert "Each seed" in md and md.count("| echo-state network") == 3
     # resumable: a second run recomputes nothing
     stamps = {p: p.stat().st_mtime_ns for p in out.glob("rows/*/result.json")}
     capsys.readouterr()
