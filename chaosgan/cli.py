@@ -835,7 +835,7 @@ def add_baseline(sub: argparse._SubParsersAction) -> None:
     e.add_argument(
         "--warmup",
         type=int_range(1, 100000),
-        default=100,
+        default=100,  # chaosgan.baselines.sample.DEFAULT_WARMUP (not imported: startup time)
         help="observed samples driven before generating (default 100)",
     )
     add_max_memory(e)

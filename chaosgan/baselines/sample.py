@@ -9,12 +9,14 @@ from short real warm-ups.
 series (the series in a seeded random order, each used once while ``n`` does not exceed the
 training set; beyond that, windows ending ``warmup`` samples earlier per further pass). The
 reservoir is driven through those observed samples, then every one of the ``steps`` saved
-samples is the network's own prediction from its previous output: the saved series continues
-*past* the end of the observed data, so none of its samples is a training sample (for the first
-few Lyapunov times it follows the training series' unobserved continuation, as any good
-forecaster does). The meta says all of this: ``generator = "esn"``, ``esn`` (hyperparameters,
-the selection table, the warm-up rule) and ``training_data`` (path and sha256, as
-``chaosgan sample`` records it, for the scorecard's memorisation check).
+samples is the network's own prediction from its previous output. With ``n`` up to the number
+of training series, every saved series continues *past* the end of the observed data, so none
+of its samples is a training sample (for the first few Lyapunov times it follows the training
+series' unobserved continuation, as any good forecaster does); series of a further pass follow
+observed data for those first Lyapunov times, so ask for no more series than there are
+training series when that matters. The meta says all of this: ``generator = "esn"``, ``esn``
+(hyperparameters, the selection table, the warm-up rule) and ``training_data`` (path and
+sha256, as ``chaosgan sample`` records it, for the scorecard's memorisation check).
 """
 
 from __future__ import annotations
