@@ -19,6 +19,12 @@ through), and a stack of dilated 1-D convolutions (WaveNet's receptive-field gro
 et al. 2016) gives a logit for every window of about 60 samples, averaged in the loss as in
 PatchGAN (Isola et al. 2017). The windows are short enough that the critic must judge the local
 dynamics (how a state moves on to the next) and many per series, so it learns fast.
+
+:class:`RecurrentGenerator` is the sequence models' alternative to drawing an image: a GRU (Cho et
+al. 2014) produces the series step by step, as recurrent GANs for time series do (C-RNN-GAN,
+Mogren 2016; TimeGAN, Yoon et al. 2019), and :class:`SeriesToImage`, the exact inverse of
+:class:`ImageToSeries`, lays the series into the image the critics judge, so both generators
+share the critics, losses, EMA, checkpoints and sampling.
 """
 
 from __future__ import annotations
@@ -27,7 +33,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from chaosgan.encoding import IMAGE_CHANNELS, IMAGE_STEPS, Normalisation, layout_order
+from chaosgan.encoding import (
+    IMAGE_CHANNELS,
+    IMAGE_SIDE,
+    IMAGE_STEPS,
+    Normalisation,
+    layout_order,
+)
 from chaosgan.gan.layers import conv1d, conv2d, conv_transpose2d, linear
 
 
@@ -53,6 +65,60 @@ class Generator(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.net(z[:, :, None, None])
+
+
+class RecurrentGenerator(nn.Module):
+    """z ``(B, latent_dim)`` -> images ``(B, 3, 32, 32)`` in [-1, 1], in ``layout``, drawn as a
+    series of 1024 steps by a GRU.
+
+    z sets the GRU's initial hidden state (through a linear map and tanh) and is also fed, mapped
+    to ``inputs`` numbers, at every step; the GRU (``layers`` layers of ``hidden`` units) runs
+    over the whole sequence in one ``torch.nn.GRU`` call and a linear map and tanh turn each
+    step's state into a 3-vector in the images' [-1, 1] coordinates. There is no per-step noise:
+    a deterministic system's series is fixed by where it starts, so the randomness enters once,
+    through the initial state, and the GRU must learn the dynamics that carry it on (per-step
+    noise would be a diffusion the real series do not have). Being recurrent it cannot jump
+    between time neighbours the way a convolutional generator does at the rows' ends.
+    """
+
+    def __init__(
+        self,
+        latent_dim: int = 100,
+        hidden: int = 64,
+        layout: str = "raster",
+        layers: int = 2,
+        inputs: int = 16,
+        channels: int = IMAGE_CHANNELS,
+    ):
+        super().__init__()
+        self.layers, self.hidden = layers, hidden
+        self.initial = nn.Linear(latent_dim, layers * hidden)
+        self.step_input = nn.Linear(latent_dim, inputs)
+        self.gru = nn.GRU(inputs, hidden, num_layers=layers, batch_first=True)
+        self.readout = nn.Linear(hidden, channels)
+        self.to_image = SeriesToImage(layout)
+
+    def series(self, z: torch.Tensor) -> torch.Tensor:
+        """The series ``(B, 1024, 3)`` in the [-1, 1] scale."""
+        b = z.shape[0]
+        h0 = torch.tanh(self.initial(z)).reshape(b, self.layers, self.hidden).transpose(0, 1)
+        x = self.step_input(z)[:, None, :].expand(b, IMAGE_STEPS, -1)
+        states, _ = self.gru(x, h0.contiguous())
+        return torch.tanh(self.readout(states))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.to_image.scaled(self.series(z))
+
+
+def make_generator(kind: str, latent_dim: int, width: int, layout: str) -> nn.Module:
+    """The generator a config names: ``dcgan`` (:class:`Generator`, ``width`` channels at 4x4)
+    or ``recurrent`` (:class:`RecurrentGenerator`, ``width`` hidden units, drawing in
+    ``layout``); both map z ``(B, latent_dim)`` to images in the GAN's layout."""
+    if kind == "dcgan":
+        return Generator(latent_dim, width)
+    if kind == "recurrent":
+        return RecurrentGenerator(latent_dim, width, layout)
+    raise ValueError(f"unknown generator {kind!r}")
 
 
 class Discriminator(nn.Module):
@@ -114,6 +180,36 @@ class ImageToSeries(nn.Module):
         """Series in physical units: ``(B, T, 3)``."""
         return (self.scaled(images) + 1.0) * self.half_range.to(images.dtype) + self.lo.to(
             images.dtype
+        )
+
+
+class SeriesToImage(nn.Module):
+    """Series ``(B, 1024, 3)`` -> images ``(B, 3, 32, 32)`` in ``layout``: the exact inverse of
+    :class:`ImageToSeries` (a fixed permutation, so gradients pass through), from the [-1, 1]
+    scale (:meth:`scaled`) or from physical units (:meth:`forward`, which needs ``norm``; equal
+    to :func:`chaosgan.encoding.encode` followed by :func:`chaosgan.encoding.apply_layout`)."""
+
+    def __init__(self, layout: str, norm: Normalisation | None = None):
+        super().__init__()
+        # time step drawn at each pixel: the inverse of the layout's order
+        pixel_step = torch.as_tensor(np.argsort(layout_order(layout)), dtype=torch.long)
+        self.register_buffer("pixel_step", pixel_step, persistent=False)
+        self.norm = norm
+
+    def scaled(self, series: torch.Tensor) -> torch.Tensor:
+        """Images from a series already in the [-1, 1] scale."""
+        flat = series.transpose(1, 2)[:, :, self.pixel_step]
+        return flat.reshape(series.shape[0], IMAGE_CHANNELS, IMAGE_SIDE, IMAGE_SIDE)
+
+    def forward(self, series: torch.Tensor) -> torch.Tensor:
+        """Images from a series in physical units."""
+        if self.norm is None:
+            raise ValueError("SeriesToImage needs the normalisation for physical units")
+        lo, hi = (
+            torch.tensor(v, dtype=series.dtype) for v in (self.norm.minimum, self.norm.maximum)
+        )
+        return self.scaled(
+            2.0 * (series - lo.to(series.device)) / (hi - lo).to(series.device) - 1.0
         )
 
 
