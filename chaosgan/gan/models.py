@@ -107,7 +107,7 @@ class RecurrentGenerator(nn.Module):
         return torch.tanh(self.readout(states))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.to_image.scaled(self.series(z))
+        return self.to_image(self.series(z))
 
 
 def make_generator(kind: str, latent_dim: int, width: int, layout: str) -> nn.Module:
@@ -167,6 +167,7 @@ class ImageToSeries(nn.Module):
         # pixel (flat index) holding time step t in the layout the generator draws
         order = torch.as_tensor(layout_order(layout), dtype=torch.long)
         self.register_buffer("order", order, persistent=False)
+        self.to_image = SeriesToImage(layout)  # ... and its inverse
         lo, hi = (torch.tensor(v, dtype=torch.float64) for v in (norm.minimum, norm.maximum))
         self.register_buffer("lo", lo, persistent=False)
         self.register_buffer("half_range", (hi - lo) / 2, persistent=False)
@@ -182,35 +183,26 @@ class ImageToSeries(nn.Module):
             images.dtype
         )
 
+    def to_images(self, series: torch.Tensor) -> torch.Tensor:
+        """The inverse map: series ``(B, T, 3)`` in physical units -> images in ``layout``."""
+        scaled = (series - self.lo.to(series.dtype)) / self.half_range.to(series.dtype) - 1.0
+        return self.to_image(scaled)
+
 
 class SeriesToImage(nn.Module):
-    """Series ``(B, 1024, 3)`` -> images ``(B, 3, 32, 32)`` in ``layout``: the exact inverse of
-    :class:`ImageToSeries` (a fixed permutation, so gradients pass through), from the [-1, 1]
-    scale (:meth:`scaled`) or from physical units (:meth:`forward`, which needs ``norm``; equal
-    to :func:`chaosgan.encoding.encode` followed by :func:`chaosgan.encoding.apply_layout`)."""
+    """Series ``(B, 1024, 3)`` in the [-1, 1] scale -> images ``(B, 3, 32, 32)`` in ``layout``:
+    the exact inverse of :meth:`ImageToSeries.scaled` (a fixed permutation, so gradients pass
+    through). :meth:`ImageToSeries.to_images` is the same from physical units."""
 
-    def __init__(self, layout: str, norm: Normalisation | None = None):
+    def __init__(self, layout: str):
         super().__init__()
         # time step drawn at each pixel: the inverse of the layout's order
         pixel_step = torch.as_tensor(np.argsort(layout_order(layout)), dtype=torch.long)
         self.register_buffer("pixel_step", pixel_step, persistent=False)
-        self.norm = norm
-
-    def scaled(self, series: torch.Tensor) -> torch.Tensor:
-        """Images from a series already in the [-1, 1] scale."""
-        flat = series.transpose(1, 2)[:, :, self.pixel_step]
-        return flat.reshape(series.shape[0], IMAGE_CHANNELS, IMAGE_SIDE, IMAGE_SIDE)
 
     def forward(self, series: torch.Tensor) -> torch.Tensor:
-        """Images from a series in physical units."""
-        if self.norm is None:
-            raise ValueError("SeriesToImage needs the normalisation for physical units")
-        lo, hi = (
-            torch.tensor(v, dtype=series.dtype) for v in (self.norm.minimum, self.norm.maximum)
-        )
-        return self.scaled(
-            2.0 * (series - lo.to(series.device)) / (hi - lo).to(series.device) - 1.0
-        )
+        flat = series.transpose(1, 2)[:, :, self.pixel_step]
+        return flat.reshape(series.shape[0], IMAGE_CHANNELS, IMAGE_SIDE, IMAGE_SIDE)
 
 
 class SeriesCritic(nn.Module):

@@ -31,9 +31,10 @@ from chaosgan.errors import ChaosganError
 from chaosgan.gan.checkpoint import load_checkpoint
 from chaosgan.gan.config import TrainConfig, apply_overrides
 from chaosgan.gan.ema import standing_statistics
-from chaosgan.gan.models import make_generator
-from chaosgan.gan.physics import PhysicsModel, physics_model
+from chaosgan.gan.models import ImageToSeries, make_generator
+from chaosgan.gan.physics import PhysicsModel, PolynomialFlow, physics_model
 from chaosgan.gan.projection import project as project_orbits
+from chaosgan.gan.shooting import ShootingLayer
 
 
 @torch.no_grad()
@@ -66,11 +67,19 @@ def sample(
     norm = Normalisation.from_dict(ckpt["normalisation"])
     meta = ckpt["data_meta"]
 
+    shoot = _shooting_layer(config, ckpt, norm, float(meta["dt"]), dev)
+
     def draw(count: int) -> np.ndarray:
         """``count`` more series (the latent stream continues from the last draw)."""
         images = torch.cat(
             [
-                g(torch.randn(min(batch_size, count - i), config.latent_dim, generator=gen).to(dev))
+                shoot(
+                    g(
+                        torch.randn(
+                            min(batch_size, count - i), config.latent_dim, generator=gen
+                        ).to(dev)
+                    )
+                )
                 .float()
                 .cpu()
                 for i in range(0, count, batch_size)
@@ -101,6 +110,19 @@ def sample(
         source_epoch=int(ckpt["epoch"]),
         **extra,
     )
+
+
+def _shooting_layer(
+    config: TrainConfig, ckpt: dict[str, Any], norm: Normalisation, dt: float, dev: torch.device
+) -> torch.nn.Module:
+    """The run's shooting layer (the identity for a run without one)."""
+    if not config.shooting:
+        return torch.nn.Identity()
+    if not ckpt.get("physics"):
+        raise ChaosganError("the checkpoint has a shooting layer but no physics model")
+    flow = PolynomialFlow(PhysicsModel.from_dict(ckpt["physics"]), dt, config.physics_substeps)
+    to_series = ImageToSeries(norm, config.layout)
+    return ShootingLayer(to_series, flow, config.shooting).to(dev)
 
 
 MAX_ROUNDS = 10
