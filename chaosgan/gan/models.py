@@ -77,11 +77,13 @@ class RecurrentGenerator(nn.Module):
     tanh turn each step's state into a 3-vector in the images' [-1, 1] coordinates. Gradients
     are truncated between chunks (truncated backpropagation through time, Williams & Peng 1990):
     through the whole 1024 steps of a chaotic map they grow exponentially, and the first epoch
-    ended in NaN without the truncation (256 Lorenz series, hidden 64). There is no per-step noise:
-    a deterministic system's series is fixed by where it starts, so the randomness enters once,
-    through the initial state, and the GRU must learn the dynamics that carry it on (per-step
-    noise would be a diffusion the real series do not have). Being recurrent it cannot jump
-    between time neighbours the way a convolutional generator does at the rows' ends.
+    ended in NaN without the truncation (an exploratory run, not kept in the repo).
+
+    There is no per-step noise: a deterministic system's series is fixed by where it starts, so
+    the randomness enters once, through the initial state, and the GRU must learn the dynamics
+    that carry it on (per-step noise would be a diffusion the real series do not have). Being
+    recurrent it cannot jump between time neighbours the way a convolutional generator does at
+    the rows' ends.
     """
 
     def __init__(
@@ -109,13 +111,13 @@ class RecurrentGenerator(nn.Module):
 
         With torch's default weights the GRU is contracting: every series settles on a fixed
         point within a few dozen steps, and a GAN trained from there kept drawing constant
-        series (12 epochs on 256 Lorenz series: step-to-step change 0.003 against the real
-        3-6). Each gate's recurrent weights are made orthogonal (Saxe et al. 2014) with gain 3,
-        beyond the edge of chaos of tanh networks (gain 1; Sompolinsky et al. 1988), and the
-        update gate's bias is set to -2, so each step keeps only sigmoid(-2) = 12% of the old
-        state (the gate bias sets the time scale, as in the chrono initialisation of Tallec &
-        Ollivier 2018): at initialisation the series then wander with steps of about 0.1 in the
-        [-1, 1] scale, near the real 0.17, and the critics shape dynamics that exist.
+        series (an exploratory run, not kept in the repo; ``tests/test_recurrent.py`` checks
+        that this initialisation keeps the series moving). Each gate's recurrent weights are
+        made orthogonal (Saxe et al. 2014) with gain 3, beyond the edge of chaos of tanh
+        networks (gain 1; Sompolinsky et al. 1988), and the update gate's bias is set to -2, so
+        each step keeps only sigmoid(-2) = 12% of the old state (the gate bias sets the time
+        scale, as in the chrono initialisation of Tallec & Ollivier 2018): at initialisation the
+        series keep moving from step to step, and the critics shape dynamics that exist.
         """
         h = self.hidden
         for name, weight in self.gru.named_parameters():
