@@ -34,6 +34,8 @@ def standing_statistics(
     latents, as a cumulative average, with a seeded generator.
     """
     bns = [m for m in generator.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not bns:  # e.g. the recurrent generator: nothing to re-estimate
+        return generator.eval()
     momenta = [bn.momentum for bn in bns]
     for bn in bns:
         bn.reset_running_stats()

@@ -19,6 +19,12 @@ through), and a stack of dilated 1-D convolutions (WaveNet's receptive-field gro
 et al. 2016) gives a logit for every window of about 60 samples, averaged in the loss as in
 PatchGAN (Isola et al. 2017). The windows are short enough that the critic must judge the local
 dynamics (how a state moves on to the next) and many per series, so it learns fast.
+
+:class:`RecurrentGenerator` is the sequence models' alternative to drawing an image: a GRU (Cho et
+al. 2014) produces the series step by step, as recurrent GANs for time series do (C-RNN-GAN,
+Mogren 2016; TimeGAN, Yoon et al. 2019), and :class:`SeriesToImage`, the exact inverse of
+:class:`ImageToSeries`, lays the series into the image the critics judge, so both generators
+share the critics, losses, EMA, checkpoints and sampling.
 """
 
 from __future__ import annotations
@@ -59,6 +65,93 @@ class Generator(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.net(z[:, :, None, None])
+
+
+class RecurrentGenerator(nn.Module):
+    """z ``(B, latent_dim)`` -> images ``(B, 3, 32, 32)`` in [-1, 1], in ``layout``, drawn as a
+    series of 1024 steps by a GRU.
+
+    z sets the GRU's initial hidden state (through a linear map and tanh) and is also fed, mapped
+    to ``inputs`` numbers, at every step; the GRU (``layers`` layers of ``hidden`` units,
+    ``torch.nn.GRU``) runs over the sequence in chunks of ``chunk`` steps and a linear map and
+    tanh turn each step's state into a 3-vector in the images' [-1, 1] coordinates. Gradients
+    are truncated between chunks (truncated backpropagation through time, Williams & Peng 1990):
+    through the whole 1024 steps of a chaotic map they grow exponentially, and the first epoch
+    ended in NaN without the truncation (an exploratory run, not kept in the repo).
+
+    There is no per-step noise: a deterministic system's series is fixed by where it starts, so
+    the randomness enters once, through the initial state, and the GRU must learn the dynamics
+    that carry it on (per-step noise would be a diffusion the real series do not have). Being
+    recurrent it cannot jump between time neighbours the way a convolutional generator does at
+    the rows' ends.
+    """
+
+    def __init__(
+        self,
+        latent_dim: int = 100,
+        hidden: int = 64,
+        layout: str = "raster",
+        layers: int = 2,
+        inputs: int = 16,
+        chunk: int = 32,
+        channels: int = IMAGE_CHANNELS,
+    ):
+        super().__init__()
+        self.layers, self.hidden, self.chunk = layers, hidden, chunk
+        self.initial = nn.Linear(latent_dim, layers * hidden)
+        self.step_input = nn.Linear(latent_dim, inputs)
+        self.gru = nn.GRU(inputs, hidden, num_layers=layers, batch_first=True)
+        self.readout = nn.Linear(hidden, channels)
+        self.to_image = SeriesToImage(layout)
+        self._init_dynamics()
+
+    @torch.no_grad()
+    def _init_dynamics(self, gain: float = 3.0, update_bias: float = -2.0) -> None:
+        """Start as a self-oscillating map whose state moves within a few steps.
+
+        With torch's default weights the GRU is contracting: every series settles on a fixed
+        point within a few dozen steps, and a GAN trained from there kept drawing constant
+        series (an exploratory run, not kept in the repo; ``tests/test_recurrent.py`` checks
+        that this initialisation keeps the series moving). Each gate's recurrent weights are
+        made orthogonal (Saxe et al. 2014) with gain 3, beyond the edge of chaos of tanh
+        networks (gain 1; Sompolinsky et al. 1988), and the update gate's bias is set to -2, so
+        each step keeps only sigmoid(-2) = 12% of the old state (the gate bias sets the time
+        scale, as in the chrono initialisation of Tallec & Ollivier 2018): at initialisation the
+        series keep moving from step to step, and the critics shape dynamics that exist.
+        """
+        h = self.hidden
+        for name, weight in self.gru.named_parameters():
+            if name.startswith("weight_hh"):
+                for gate in weight.split(h):  # reset, update, new (torch's order)
+                    nn.init.orthogonal_(gate, gain)
+            elif name.startswith("bias_hh"):
+                weight[h : 2 * h] = update_bias
+
+    def series(self, z: torch.Tensor) -> torch.Tensor:
+        """The series ``(B, 1024, 3)`` in the [-1, 1] scale."""
+        b = z.shape[0]
+        h0 = torch.tanh(self.initial(z)).reshape(b, self.layers, self.hidden).transpose(0, 1)
+        x = self.step_input(z)[:, None, :].expand(b, IMAGE_STEPS, -1)
+        h, states = h0.contiguous(), []
+        for chunk in x.split(self.chunk, dim=1):
+            out, h = self.gru(chunk, h)
+            states.append(out)
+            h = h.detach()  # truncated backpropagation through time
+        return torch.tanh(self.readout(torch.cat(states, dim=1)))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.to_image(self.series(z))
+
+
+def make_generator(kind: str, latent_dim: int, width: int, layout: str) -> nn.Module:
+    """The generator a config names: ``dcgan`` (:class:`Generator`, ``width`` channels at 4x4)
+    or ``recurrent`` (:class:`RecurrentGenerator`, ``width`` hidden units, drawing in
+    ``layout``); both map z ``(B, latent_dim)`` to images in the GAN's layout."""
+    if kind == "dcgan":
+        return Generator(latent_dim, width)
+    if kind == "recurrent":
+        return RecurrentGenerator(latent_dim, width, layout)
+    raise ValueError(f"unknown generator {kind!r}")
 
 
 class Discriminator(nn.Module):
@@ -107,8 +200,7 @@ class ImageToSeries(nn.Module):
         # pixel (flat index) holding time step t in the layout the generator draws
         order = torch.as_tensor(layout_order(layout), dtype=torch.long)
         self.register_buffer("order", order, persistent=False)
-        # ... and its inverse: the time step each pixel holds
-        self.register_buffer("position", torch.argsort(order), persistent=False)
+        self.to_image = SeriesToImage(layout)  # ... and its inverse
         lo, hi = (torch.tensor(v, dtype=torch.float64) for v in (norm.minimum, norm.maximum))
         self.register_buffer("lo", lo, persistent=False)
         self.register_buffer("half_range", (hi - lo) / 2, persistent=False)
@@ -127,7 +219,22 @@ class ImageToSeries(nn.Module):
     def to_images(self, series: torch.Tensor) -> torch.Tensor:
         """The inverse map: series ``(B, T, 3)`` in physical units -> images in ``layout``."""
         scaled = (series - self.lo.to(series.dtype)) / self.half_range.to(series.dtype) - 1.0
-        flat = scaled.transpose(1, 2)[:, :, self.position]
+        return self.to_image(scaled)
+
+
+class SeriesToImage(nn.Module):
+    """Series ``(B, 1024, 3)`` in the [-1, 1] scale -> images ``(B, 3, 32, 32)`` in ``layout``:
+    the exact inverse of :meth:`ImageToSeries.scaled` (a fixed permutation, so gradients pass
+    through). :meth:`ImageToSeries.to_images` is the same from physical units."""
+
+    def __init__(self, layout: str):
+        super().__init__()
+        # time step drawn at each pixel: the inverse of the layout's order
+        pixel_step = torch.as_tensor(np.argsort(layout_order(layout)), dtype=torch.long)
+        self.register_buffer("pixel_step", pixel_step, persistent=False)
+
+    def forward(self, series: torch.Tensor) -> torch.Tensor:
+        flat = series.transpose(1, 2)[:, :, self.pixel_step]
         return flat.reshape(series.shape[0], IMAGE_CHANNELS, IMAGE_SIDE, IMAGE_SIDE)
 
 

@@ -31,7 +31,7 @@ from chaosgan.errors import ChaosganError
 from chaosgan.gan.checkpoint import load_checkpoint
 from chaosgan.gan.config import TrainConfig, apply_overrides
 from chaosgan.gan.ema import standing_statistics
-from chaosgan.gan.models import Generator, ImageToSeries
+from chaosgan.gan.models import ImageToSeries, make_generator
 from chaosgan.gan.physics import PhysicsModel, PolynomialFlow, physics_model
 from chaosgan.gan.projection import project as project_orbits
 from chaosgan.gan.shooting import ShootingLayer
@@ -56,7 +56,8 @@ def sample(
     dev = resolve_torch_device(device)
     ckpt = load_checkpoint(run, dev)
     config = apply_overrides(TrainConfig(), ckpt["config"], "checkpoint")
-    g = Generator(config.latent_dim, config.g_width).to(dev)
+    g = make_generator(config.generator, config.latent_dim, config.g_width, config.layout)
+    g = g.to(dev)
     try:
         g.load_state_dict(ckpt["generator_ema"])
     except RuntimeError as exc:
