@@ -45,6 +45,50 @@ def parse_params(items: Sequence[str] | None) -> dict[str, float]:
     return params
 
 
+def _number(key: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ChaosganError(f"--param {key}: {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise ChaosganError(f"--param {key}: {text!r} is not a finite number")
+    return value
+
+
+def parse_param_specs(items: Sequence[str] | None) -> tuple[dict[str, float], dict]:
+    """``--param`` values of ``simulate``: ``NAME=VALUE`` (fixed), ``NAME=LOW:HIGH`` (drawn
+    uniformly per series) or ``NAME=A,B,...`` (one of these per series, equally likely).
+
+    Returns the fixed values and the :class:`~chaosgan.simulate.ParamDraw` of the others.
+    """
+    from chaosgan.simulate import ParamDraw
+
+    fixed: dict[str, float] = {}
+    vary: dict[str, ParamDraw] = {}
+    for item in items or ():
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ChaosganError(
+                f"--param expects NAME=VALUE, NAME=LOW:HIGH or NAME=A,B; got {item!r}"
+            )
+        if key in fixed or key in vary:
+            raise ChaosganError(f"--param {key} given twice")
+        if ":" in value:
+            low, _, high = value.partition(":")
+            draw = ParamDraw(_number(key, low), _number(key, high))
+            draw.check(key)
+            vary[key] = draw
+        elif "," in value:
+            choices = tuple(_number(key, v) for v in value.split(","))
+            if len(set(choices)) < 2:
+                raise ChaosganError(f"--param {key}: a choice needs two different values")
+            vary[key] = ParamDraw(choices=choices)
+        else:
+            fixed[key] = _number(key, value)
+    return fixed, vary
+
+
 def show_progress() -> bool:
     """Progress bars go to stderr, and only when a person is watching it."""
     return sys.stderr.isatty()
@@ -67,6 +111,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         check_folder_writable(args.plots, args.force)
         if Path(args.plots).resolve() == Path(args.out).resolve():
             raise ChaosganError("--plots must be a folder other than --out")
+    fixed, vary = parse_param_specs(args.param)
     start = time.perf_counter()
     ds = simulate(
         system=args.system,
@@ -74,7 +119,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         steps=args.steps,
         dt=args.dt,
         seed=args.seed,
-        params=parse_params(args.param),
+        params=fixed,
+        vary=vary,
         burn_in=args.burn_in,
         method=args.method,
         substeps=args.substeps,
@@ -97,6 +143,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         "out": str(args.out),
         "system": ds.meta["system"],
         "params": ds.meta["params"],
+        "series_params": _series_param_ranges(ds),
         "n": ds.n_series,
         "steps": ds.meta["steps"],
         "dt": ds.dt,
@@ -112,7 +159,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if args.json:
         print_json(summary)
     else:
-        params = ", ".join(f"{k}={v:g}" for k, v in ds.meta["params"].items())
+        ranges = _series_param_ranges(ds)
+        params = ", ".join(
+            f"{k}={ranges[k][0]:g}..{ranges[k][1]:g} per series" if k in ranges else f"{k}={v:g}"
+            for k, v in ds.meta["params"].items()
+        )
         span = ds.dt * (ds.meta["steps"] - 1)
         print(
             f"wrote {args.out}: {ds.n_series} {ds.meta['system']} series ({params}), "
@@ -122,6 +173,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         for p in plots:
             print(f"  plot: {p}")
     return 0
+
+
+def _series_param_ranges(ds) -> dict[str, list[float]]:
+    """``{name: [min, max]}`` of the parameters that vary per series."""
+    return {
+        name: [float(ds.series_params[:, i].min()), float(ds.series_params[:, i].max())]
+        for i, name in enumerate(ds.series_param_names)
+    }
 
 
 def add_max_memory(p: argparse.ArgumentParser) -> None:
@@ -163,7 +222,12 @@ def add_simulate(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--seed", type=SEED, default=0, help="seed of the initial conditions")
     p.add_argument(
-        "--param", action="append", metavar="NAME=VALUE", help="override a parameter (repeatable)"
+        "--param",
+        action="append",
+        metavar="NAME=VALUE",
+        help="a parameter (repeatable): NAME=VALUE fixed, NAME=LOW:HIGH drawn uniformly per "
+        "series, NAME=A,B,... one of the values per series (seeded by --seed; stored in the "
+        "dataset as series_params)",
     )
     p.add_argument(
         "--burn-in",
@@ -198,6 +262,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         "path": str(args.data),
         "shape": [n, t, d],
         "images": ds.images is not None,
+        "series_params": _series_param_ranges(ds),
         "meta": ds.meta,
     }
     if args.json:
@@ -207,6 +272,8 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(f"{args.data}: {m['kind']} dataset of {n} series x {t} samples x {d} coordinates")
         print(f"  system {m['system']} {m['params']}, dt={m['dt']:g}, seed {m['seed']}")
         print(f"  images: {'yes' if ds.images is not None else 'no'}, chaosgan {m['version']}")
+        for name, (lo, hi) in summary["series_params"].items():
+            print(f"  per series: {name} in [{lo:g}, {hi:g}]")
     return 0
 
 
