@@ -29,29 +29,27 @@ from chaosgan.errors import ChaosganError
 from chaosgan.resources import MAX_INTEGRATION_STEPS
 
 
-def parse_params(items: Sequence[str] | None) -> dict[str, float]:
+def parse_params(items: Sequence[str] | None, flag: str = "--param") -> dict[str, float]:
     """``["rho=35", "sigma=10"]`` -> ``{"rho": 35.0, "sigma": 10.0}`` with one-line errors."""
     params: dict[str, float] = {}
     for item in items or ():
         key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ChaosganError(f"--param expects NAME=VALUE, got {item!r}")
-        try:
-            params[key.strip()] = float(value)
-        except ValueError:
-            raise ChaosganError(f"--param {key}: {value!r} is not a number") from None
-        if not math.isfinite(params[key.strip()]):
-            raise ChaosganError(f"--param {key}: {value!r} is not a finite number")
+        key = key.strip()
+        if not sep or not key:
+            raise ChaosganError(f"{flag} expects NAME=VALUE, got {item!r}")
+        if key in params:
+            raise ChaosganError(f"{flag} {key} given twice")
+        params[key] = _number(key, value, flag)
     return params
 
 
-def _number(key: str, text: str) -> float:
+def _number(key: str, text: str, flag: str = "--param") -> float:
     try:
         value = float(text)
     except ValueError:
-        raise ChaosganError(f"--param {key}: {text!r} is not a number") from None
+        raise ChaosganError(f"{flag} {key}: {text!r} is not a number") from None
     if not math.isfinite(value):
-        raise ChaosganError(f"--param {key}: {text!r} is not a finite number")
+        raise ChaosganError(f"{flag} {key}: {text!r} is not a finite number")
     return value
 
 
@@ -755,15 +753,28 @@ def cmd_sample(args: argparse.Namespace) -> int:
     check_writable(args.out, args.force)
     # per series: float32 image, float64 trajectory and its copies, the re-encoded image
     check_memory(args.n * 3 * 1024 * 40, f"sampling {args.n} series", args.max_memory)
+    import warnings
+
+    from chaosgan.gan.condition import ExtrapolationWarning
+
     training_data = load(args.train) if args.train else None
-    ds = sample(
-        args.run,
-        n=args.n,
-        seed=args.seed,
-        device=args.device,
-        project=args.project,
-        training_data=training_data,
-    )
+    condition = parse_params(args.condition, "--condition")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ExtrapolationWarning)
+        ds = sample(
+            args.run,
+            n=args.n,
+            seed=args.seed,
+            device=args.device,
+            project=args.project,
+            training_data=training_data,
+            condition=condition,
+        )
+    for w in caught:
+        if issubclass(w.category, ExtrapolationWarning):
+            print(f"warning: {w.message}", file=sys.stderr)
+        else:  # not ours: shown as Python would have
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     ds.save(args.out, force=args.force)
     summary = {
         "out": str(args.out),
@@ -773,15 +784,18 @@ def cmd_sample(args: argparse.Namespace) -> int:
         "system": ds.meta["system"],
         "source_epoch": ds.meta["source_epoch"],
         "projected": bool(ds.meta.get("projected", False)),
+        "condition": ds.meta.get("condition"),
+        "params": ds.meta.get("params"),
     }
     if args.project:
         summary["projection"] = ds.meta["projection"]
     if args.json:
         print_json(summary)
     else:
+        at = "".join(f", {k}={v:g}" for k, v in condition.items())
         print(
             f"wrote {args.out}: {ds.n_series} generated series (epoch {summary['source_epoch']}"
-            f" of {args.run}, seed {args.seed}), dt={ds.dt:g}"
+            f" of {args.run}, seed {args.seed}{at}), dt={ds.dt:g}"
         )
         if args.project:
             p = ds.meta["projection"]
@@ -808,6 +822,14 @@ def add_sample(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n", type=int_range(1), default=1000, help="series to generate (default 1000)")
     p.add_argument("--out", type=path_arg, required=True, help="output .npz")
     p.add_argument("--seed", type=SEED, default=0, help="seed of the latents")
+    p.add_argument(
+        "--condition",
+        action="append",
+        metavar="NAME=VALUE",
+        help="for a conditional run (config condition = [...]): the parameter value to generate "
+        "for, e.g. rho=33 (repeatable, one per conditioning parameter; outside the training "
+        "range: a warning, extrapolation)",
+    )
     add_max_memory(p)
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument(

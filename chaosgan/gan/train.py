@@ -38,6 +38,7 @@ from chaosgan.gan.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
+from chaosgan.gan.condition import Condition
 from chaosgan.gan.config import TrainConfig
 from chaosgan.gan.ema import standing_statistics, update_ema
 from chaosgan.gan.models import (
@@ -74,6 +75,7 @@ class Run:
     series_critic: nn.Module | None = None
     opt_s: torch.optim.Optimizer | None = None
     physics: PhysicsModel | None = None
+    condition: Condition | None = None
     epoch: int = 0
     step: int = 0
     history: dict[str, list[float]] = field(default_factory=lambda: {"d_loss": [], "g_loss": []})
@@ -84,16 +86,19 @@ def build_run(
     device: torch.device,
     diff_scale: float = 1.0,
     physics: PhysicsModel | None = None,
+    condition: Condition | None = None,
 ) -> Run:
     """Fresh models (DCGAN initialisation, seeded) and Adam optimisers for ``config``.
 
     ``diff_scale`` sizes the series critic's difference channel (see
     :func:`~chaosgan.gan.models.difference_scale`); ``physics`` is the model of the
-    dynamics-consistency loss (``None`` when ``config.physics`` is off).
+    dynamics-consistency loss (``None`` when ``config.physics`` is off); ``condition`` the
+    conditioning parameters' range (``None`` unless ``config.condition`` names some).
     """
     torch.manual_seed(config.seed)  # weight initialisation only; training uses its own generators
-    g = Generator(config.latent_dim, config.g_width).to(device)
-    d = Discriminator(config.d_width, pack=config.pack).to(device)
+    c = len(config.condition)
+    g = Generator(config.latent_dim, config.g_width, cond_dim=c).to(device)
+    d = Discriminator(config.d_width, pack=config.pack, cond_dim=c).to(device)
     g.apply(init_weights)
     d.apply(init_weights)
     betas = (config.beta1, config.beta2)
@@ -109,6 +114,7 @@ def build_run(
         opt_g=adam(g, config.lr_g),
         opt_d=adam(d, config.lr_d),
         physics=physics,
+        condition=condition,
     )
     if config.series_weight > 0:
         s = SeriesCritic(
@@ -116,6 +122,7 @@ def build_run(
             pack=config.pack,
             diff_scale=diff_scale,
             residual=config.series_residual,
+            cond_dim=c,
         ).to(device)
         s.apply(init_weights)
         run.series_critic, run.opt_s = s, adam(s, config.lr_d)
@@ -165,13 +172,15 @@ def _state(run: Run, data: Dataset, data_path: str | Path | None) -> dict[str, A
 
 
 def _optional_state(run: Run) -> dict[str, Any]:
-    """The series critic and the physics model, when the run has them."""
+    """The series critic, the physics model and the condition, when the run has them."""
     out: dict[str, Any] = {}
     if run.series_critic is not None and run.opt_s is not None:
         out["series_critic"] = run.series_critic.state_dict()
         out["opt_s"] = run.opt_s.state_dict()
     if run.physics is not None:
         out["physics"] = run.physics.to_dict()
+    if run.condition is not None:
+        out["condition"] = run.condition.to_dict()
     return out
 
 
@@ -183,7 +192,8 @@ def restore_run(ckpt: dict[str, Any], device: torch.device, epochs: int | None) 
     if epochs is not None:
         config.epochs = epochs
     physics = PhysicsModel.from_dict(ckpt["physics"]) if config.physics != "off" else None
-    run = build_run(config, device, physics=physics)
+    condition = Condition.from_dict(ckpt["condition"]) if config.condition else None
+    run = build_run(config, device, physics=physics, condition=condition)
     try:
         run.generator.load_state_dict(ckpt["generator"])
         run.discriminator.load_state_dict(ckpt["discriminator"])
@@ -237,10 +247,11 @@ def train(
     else:
         check_run_folder(out, force)
         config.validate()
+        condition = Condition.from_data(data, config.condition) if config.condition else None
         physics = (
             physics_model(data, config.physics, config.seed) if config.physics != "off" else None
         )
-        run = build_run(config, dev, difference_scale(data.images), physics)
+        run = build_run(config, dev, difference_scale(data.images), physics, condition)
     run.config.validate()
     # A fresh run is built in a staging folder that replaces ``out`` whole at its first
     # checkpoint: a run that fails before then leaves the old run (or nothing) behind.
@@ -322,14 +333,14 @@ def _train(
                 )
 
     def series_logits(
-        images: torch.Tensor, residuals: torch.Tensor | None, gen: torch.Generator
+        images: torch.Tensor, residuals: torch.Tensor | None, gen: torch.Generator, *cond
     ) -> torch.Tensor:
         """The series critic's logits for images in the GAN's layout; residual channels get
         the configured noise, so residuals below it cannot tell real from fake."""
         assert s_train is not None
         if residuals is not None:
             residuals = tricks.add_instance_noise(residuals, cfg.series_residual_noise, gen)
-        return s_train(to_series.scaled(images), residuals)
+        return s_train(to_series.scaled(images), residuals, *cond)
 
     def fake_residuals(images: torch.Tensor) -> torch.Tensor | None:
         if real_residuals is None or flow is None or run.physics is None:
@@ -344,6 +355,11 @@ def _train(
     if bs % cfg.pack:
         raise ChaosganError(f"{n} images give batches of {bs}, not a multiple of pack {cfg.pack}")
     fixed_z = torch.randn(64, cfg.latent_dim, generator=_seeded(cfg.seed, 7)).to(dev)
+    # a conditional run: every series' condition scaled to [-1, 1], indexed like the images
+    conditions = None
+    if run.condition is not None:
+        values = np.stack([data.series_param(x) for x in run.condition.names], axis=1)
+        conditions = torch.from_numpy(run.condition.scale(values)).to(dev)
     epoch_bar = tqdm(
         range(run.epoch, cfg.epochs),
         disable=not progress or rank != 0,
@@ -365,9 +381,12 @@ def _train(
             if graphs:  # a new iteration: CUDA-graph outputs of the last one may be reused
                 torch.compiler.cudagraph_mark_step_begin()
             real = images[idx]
+            # the fakes get the real batch's conditions: the critics compare like with like
+            cond = () if conditions is None else (conditions[idx],)
+            pair = () if conditions is None else (torch.cat([conditions[idx]] * 2),)
             z = torch.randn(bs, cfg.latent_dim, generator=gen, device=dev)
             with autocast:
-                fake = g_train(z)  # reused (detached) by the first D step, as in DCGAN
+                fake = g_train(z, *cond)  # reused (detached) by the first D step, as in DCGAN
             if run.step % cfg.d_every == 0:
                 for k in range(cfg.n_dis):
                     if k == 0:
@@ -375,10 +394,10 @@ def _train(
                     else:
                         with torch.no_grad(), autocast:
                             z_d = torch.randn(bs, cfg.latent_dim, generator=gen, device=dev)
-                            fake_d = g(z_d).float()
+                            fake_d = g(z_d, *cond).float()
                     x = tricks.add_instance_noise(torch.cat([real, fake_d]), std, gen)
                     with autocast:
-                        logits = d_train(x).float()
+                        logits = d_train(x, *pair).float()
                     half = len(logits) // 2
                     t_real = tricks.smoothed_targets(half, True, cfg.label_smoothing, gen, dev)
                     t_fake = tricks.smoothed_targets(half, False, cfg.label_smoothing, gen, dev)
@@ -397,7 +416,9 @@ def _train(
                             with torch.no_grad():
                                 residuals = torch.cat([real_residuals[idx], fake_residuals(fake_d)])
                         with autocast:
-                            logits_s = series_logits(torch.cat([real, fake_d]), residuals, gen)
+                            logits_s = series_logits(
+                                torch.cat([real, fake_d]), residuals, gen, *pair
+                            )
                         logits_s = logits_s.float()
                         loss_s = d_loss_fn(logits_s[:half], logits_s[half:], t_real, t_fake)
                         run.opt_s.zero_grad(set_to_none=True)
@@ -412,12 +433,12 @@ def _train(
                 fake_series = to_series(fake.float())
                 one_step = step_residuals(fake_series, flow)
             with autocast:
-                logits = d_train(tricks.add_instance_noise(fake, std, gen)).float()
+                logits = d_train(tricks.add_instance_noise(fake, std, gen), *cond).float()
                 if s_train is not None:
                     channels = None
                     if real_residuals is not None and one_step is not None:
                         channels = channels_from_residuals(one_step, run.physics.diameter)
-                    logits_s = series_logits(fake, channels, gen).float()
+                    logits_s = series_logits(fake, channels, gen, *cond).float()
             loss_g = g_loss_fn(logits)
             if s_train is not None:
                 loss_g = loss_g + cfg.series_weight * g_loss_fn(logits_s)
@@ -495,8 +516,21 @@ def write_figures(run: Run, data: Dataset, out: Path, fixed_z: torch.Tensor) -> 
     from chaosgan.plots import plot_image_grid, plot_time_series, save_figure
 
     # figures show 64 samples: 512 latents estimate their BatchNorm statistics well enough
-    ema = standing_statistics(copy.deepcopy(run.generator_ema), run.config.latent_dim, n_batches=2)
-    images = apply_layout(ema(fixed_z).float().cpu().numpy(), run.config.layout, inverse=True)
+    cond: tuple[torch.Tensor, ...] = ()
+    training = None
+    if run.condition is not None:  # the grid sweeps each condition over its training range
+        training = torch.from_numpy(run.condition.scale(run.condition.values))
+        sweep = torch.linspace(-1.0, 1.0, len(fixed_z))[:, None]
+        cond = (sweep.expand(-1, len(run.condition.names)).to(fixed_z.device),)
+    ema = standing_statistics(
+        copy.deepcopy(run.generator_ema),
+        run.config.latent_dim,
+        n_batches=2,
+        conditions=training,
+    )
+    images = apply_layout(
+        ema(fixed_z, *cond).float().cpu().numpy(), run.config.layout, inverse=True
+    )
     folder = out / "samples"
     folder.mkdir(parents=True, exist_ok=True)
     plot_image_grid(
@@ -505,7 +539,8 @@ def write_figures(run: Run, data: Dataset, out: Path, fixed_z: torch.Tensor) -> 
         title=f"EMA generator, epoch {run.epoch}",
     )
     traj = decode(images[:3], data.normalisation)
-    preview = Dataset(traj, {**data.meta, "kind": "generated", "steps": traj.shape[1]}, None)
+    meta = {k: v for k, v in data.meta.items() if k != "series_params"}
+    preview = Dataset(traj, {**meta, "kind": "generated", "steps": traj.shape[1]}, None)
     plot_time_series(preview, out / "time_series.png")
 
     import matplotlib.pyplot as plt
