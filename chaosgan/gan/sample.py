@@ -75,7 +75,7 @@ def sample(
         spec = Condition.from_dict(ckpt["condition"])
         values, notes = spec.request(condition)
         for note in notes:
-            warnings.warn(note, ExtrapolationWarning, stacklevel=2)
+            warnings.warn(note, ExtrapolationWarning, stacklevel=3)
         if project:
             raise ChaosganError(
                 "--project needs one model of the dynamics; a conditional run has none"
