@@ -296,3 +296,23 @@ def test_unconditional_run_refuses_a_condition(lorenz_small, tmp_path, capsys):
         ],
     )
     assert "not a conditional run" in line
+
+
+def test_one_model_of_the_dynamics_is_refused_for_data_that_vary_it(two_rho, tmp_path):
+    from chaosgan.gan.physics import physics_model
+
+    for source in ("known", "identified"):
+        with pytest.raises(ChaosganError, match="vary rho per series"):
+            physics_model(two_rho, source)
+
+
+def test_scorecard_warns_on_other_parameters_and_needs_a_floor_for_varying_data(two_rho):
+    from chaosgan.evaluate.scorecard import independent_real, parameter_mismatch
+
+    at28 = simulate("lorenz63", n=4, steps=64, seed=0)
+    at33 = simulate("lorenz63", n=4, steps=64, seed=1, params={"rho": 33.0})
+    assert "rho: 33 vs 28" in parameter_mismatch(at28, at33)
+    assert parameter_mismatch(at28, simulate("lorenz63", n=4, steps=64, seed=2)) is None
+    assert parameter_mismatch(two_rho, at33) is None  # rho varies in the real data
+    with pytest.raises(ChaosganError, match="--floor"):
+        independent_real(two_rho)
