@@ -23,6 +23,7 @@ from chaosgan.gan.physics import (
 )
 from chaosgan.gan.projection import _block_tridiagonal_solve, project
 from chaosgan.gan.sample import sample
+from chaosgan.gan.shooting import ShootingLayer, integrate_segments
 from chaosgan.gan.train import train
 from chaosgan.integrate import advance
 
@@ -236,3 +237,56 @@ def test_physics_changes_training_and_cli_sample_project_records_it(
     assert main(args) == 2
     assert "have an orbit of the model near them" in capsys.readouterr().err
     assert not (tmp_path / "g2.npz").exists()
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_series_to_images_inverts_the_in_graph_decode(lorenz, layout):
+    laid = torch.from_numpy(apply_layout(lorenz.images, layout)).double()
+    to_series = ImageToSeries(lorenz.normalisation, layout)
+    back = to_series.to_images(to_series(laid))
+    np.testing.assert_allclose(back.numpy(), laid.numpy(), rtol=0, atol=1e-12)
+
+
+def test_shooting_makes_every_step_inside_a_segment_follow_the_model(lorenz, known):
+    flow = PolynomialFlow(known, dt=lorenz.dt, substeps=2)
+    rng = np.random.default_rng(3)
+    garbage = torch.from_numpy(rng.uniform(-15, 15, (2, 64, 3)) + [0.0, 0.0, 25.0])
+    shot = integrate_segments(garbage, flow, 8)
+    residual = (shot[:, 1:] - flow(shot[:, :-1])).norm(dim=-1) / known.diameter
+    boundary = torch.arange(1, 64) % 8 == 0  # residual of the step into sample t, t = 8, 16 ...
+    assert residual[:, ~boundary].max() < 1e-12  # the model's own step, exactly
+    assert residual[:, boundary].min() > 1e-3  # garbage: the jumps are left to the loss
+    assert torch.equal(shot[:, ::8], garbage[:, ::8])  # segment starts are kept
+    # a real orbit is (almost) a fixed point of the layer: only the model's error remains
+    real = torch.from_numpy(lorenz.trajectories[:2])
+    fine = PolynomialFlow(known, dt=lorenz.dt, substeps=10)
+    moved = (integrate_segments(real, fine, 8) - real).norm(dim=-1) / known.diameter
+    assert moved.max() < 1e-3
+    with pytest.raises(ChaosganError, match="divide"):
+        integrate_segments(garbage, flow, 3)
+
+
+def test_gradients_reach_the_generator_through_the_segment_starts_only(lorenz, known):
+    to_series = ImageToSeries(lorenz.normalisation, "snake")
+    layer = ShootingLayer(to_series, PolynomialFlow(known, dt=lorenz.dt), 16)
+    images = torch.from_numpy(apply_layout(lorenz.images[:2], "snake")).requires_grad_()
+    layer(images).square().sum().backward()
+    grad_per_step = to_series.scaled(images.grad).abs().sum(dim=(0, 2))
+    starts = torch.arange(1024) % 16 == 0
+    assert (grad_per_step[starts] > 0).all() and (grad_per_step[~starts] == 0).all()
+
+
+def test_a_run_with_a_shooting_layer_samples_orbits_of_its_model(lorenz, tmp_path):
+    with pytest.raises(ChaosganError, match="shooting"):
+        load_config(overrides={**TINY, "shooting": 8})  # physics off
+    with pytest.raises(ChaosganError, match="shooting"):
+        load_config(overrides={**TINY, "shooting": 6, "physics": "known"})
+    cfg = load_config(overrides={**TINY, "epochs": 1, "physics": "identified", "shooting": 8})
+    train(lorenz, tmp_path / "run", cfg, device="cpu")
+    series = sample(tmp_path / "run", n=4).trajectories
+    model = PhysicsModel.from_dict(load_checkpoint(tmp_path / "run")["physics"])
+    flow = PolynomialFlow(model, dt=lorenz.dt, substeps=cfg.physics_substeps)
+    x = torch.from_numpy(series)
+    residual = (x[:, 1:] - flow(x[:, :-1])).norm(dim=-1) / model.diameter
+    inside = torch.arange(1, 1024) % 8 != 0
+    assert residual[:, inside].max() < 1e-5  # float32 sampling of the model's own steps

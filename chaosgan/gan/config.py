@@ -87,6 +87,11 @@ class TrainConfig:
         physics_steps: k, the steps after which the residual is taken (1: one-step).
         physics_substeps: RK4 steps per sampling step dt in the model's flow (2: within 4e-5
             attractor diameters of the exact flow, median, on Lorenz-63 at dt = 0.1).
+        shooting: segment length, in samples, of the shooting layer
+            (:mod:`chaosgan.gan.shooting`): the generator's series is replaced by the physics
+            model's flow from every ``shooting``-th sample, so it is an orbit of the model
+            inside each segment and the physics loss only has the jumps between segments left
+            to remove; 0 switches it off. Must divide 1024; needs ``physics`` on.
     Run:
         seed: seeds the weights, data order, latents, noise and labels.
         sample_every: epochs between sample grids, time-series and loss-curve figures (also
@@ -127,6 +132,7 @@ class TrainConfig:
     physics_warmup: float = 0.1
     physics_steps: int = 1
     physics_substeps: int = 2
+    shooting: int = 0
     seed: int = 0
     sample_every: int = 10
     checkpoint_every: int = 1
@@ -171,6 +177,10 @@ class TrainConfig:
             raise ChaosganError("noise std must be >= 0 and ema_decay in [0, 1)")
         if self.series_residual and (self.physics == "off" or self.series_weight <= 0):
             raise ChaosganError("series_residual needs physics on and series_weight > 0")
+        if self.shooting and (self.physics == "off" or self.shooting < 2 or 1024 % self.shooting):
+            raise ChaosganError(
+                f"shooting must be 0 or a divisor of 1024 >= 2 with physics on, got {self.shooting}"
+            )
         for name in ("physics_start", "physics_warmup"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ChaosganError(f"{name} must lie in [0, 1], got {getattr(self, name)}")

@@ -37,7 +37,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from chaosgan.encoding import IMAGE_CHANNELS, IMAGE_STEPS, Normalisation, layout_order
+from chaosgan.encoding import (
+    IMAGE_CHANNELS,
+    IMAGE_SIDE,
+    IMAGE_STEPS,
+    Normalisation,
+    layout_order,
+)
 from chaosgan.gan.layers import conv1d, conv2d, conv_transpose2d, linear
 
 
@@ -136,6 +142,8 @@ class ImageToSeries(nn.Module):
         # pixel (flat index) holding time step t in the layout the generator draws
         order = torch.as_tensor(layout_order(layout), dtype=torch.long)
         self.register_buffer("order", order, persistent=False)
+        # ... and its inverse: the time step each pixel holds
+        self.register_buffer("position", torch.argsort(order), persistent=False)
         lo, hi = (torch.tensor(v, dtype=torch.float64) for v in (norm.minimum, norm.maximum))
         self.register_buffer("lo", lo, persistent=False)
         self.register_buffer("half_range", (hi - lo) / 2, persistent=False)
@@ -150,6 +158,12 @@ class ImageToSeries(nn.Module):
         return (self.scaled(images) + 1.0) * self.half_range.to(images.dtype) + self.lo.to(
             images.dtype
         )
+
+    def to_images(self, series: torch.Tensor) -> torch.Tensor:
+        """The inverse map: series ``(B, T, 3)`` in physical units -> images in ``layout``."""
+        scaled = (series - self.lo.to(series.dtype)) / self.half_range.to(series.dtype) - 1.0
+        flat = scaled.transpose(1, 2)[:, :, self.position]
+        return flat.reshape(series.shape[0], IMAGE_CHANNELS, IMAGE_SIDE, IMAGE_SIDE)
 
 
 class SeriesCritic(nn.Module):

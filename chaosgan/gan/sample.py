@@ -39,9 +39,10 @@ from chaosgan.gan.checkpoint import load_checkpoint
 from chaosgan.gan.condition import Condition, ExtrapolationWarning
 from chaosgan.gan.config import TrainConfig, apply_overrides
 from chaosgan.gan.ema import standing_statistics
-from chaosgan.gan.models import Generator
-from chaosgan.gan.physics import PhysicsModel, physics_model
+from chaosgan.gan.models import Generator, ImageToSeries
+from chaosgan.gan.physics import PhysicsModel, PolynomialFlow, physics_model
 from chaosgan.gan.projection import project as project_orbits
+from chaosgan.gan.shooting import ShootingLayer
 
 
 @torch.no_grad()
@@ -103,13 +104,15 @@ def sample(
     gen = torch.Generator().manual_seed(seed)
     norm = Normalisation.from_dict(ckpt["normalisation"])
 
+    shoot = _shooting_layer(config, ckpt, norm, float(meta["dt"]), dev)
+
     def draw(count: int) -> np.ndarray:
         """``count`` more series (the latent stream continues from the last draw)."""
         chunks = []
         for i in range(0, count, batch_size):
             z = torch.randn(min(batch_size, count - i), config.latent_dim, generator=gen).to(dev)
             y = tuple(c.expand(len(z), -1).to(dev) for c in cond)
-            chunks.append(g(z, *y).float().cpu())
+            chunks.append(shoot(g(z, *y)).float().cpu())
         images = torch.cat(chunks).numpy()
         return decode(apply_layout(images, config.layout, inverse=True), norm)
 
@@ -135,6 +138,19 @@ def sample(
         source_epoch=int(ckpt["epoch"]),
         **extra,
     )
+
+
+def _shooting_layer(
+    config: TrainConfig, ckpt: dict[str, Any], norm: Normalisation, dt: float, dev: torch.device
+) -> torch.nn.Module:
+    """The run's shooting layer (the identity for a run without one)."""
+    if not config.shooting:
+        return torch.nn.Identity()
+    if not ckpt.get("physics"):
+        raise ChaosganError("the checkpoint has a shooting layer but no physics model")
+    flow = PolynomialFlow(PhysicsModel.from_dict(ckpt["physics"]), dt, config.physics_substeps)
+    to_series = ImageToSeries(norm, config.layout)
+    return ShootingLayer(to_series, flow, config.shooting).to(dev)
 
 
 MAX_ROUNDS = 10

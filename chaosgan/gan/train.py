@@ -59,6 +59,7 @@ from chaosgan.gan.physics import (
     residual_loss,
     step_residuals,
 )
+from chaosgan.gan.shooting import ShootingLayer
 from chaosgan.jsonio import dumps
 
 
@@ -332,6 +333,11 @@ def _train(
                     ]
                 )
 
+    # the shooting layer: the generator's series integrated by the model between segment starts
+    shoot: nn.Module = nn.Identity()
+    if cfg.shooting and flow is not None:
+        shoot = ShootingLayer(to_series, flow, cfg.shooting)
+
     def series_logits(
         images: torch.Tensor, residuals: torch.Tensor | None, gen: torch.Generator, *cond
     ) -> torch.Tensor:
@@ -386,7 +392,9 @@ def _train(
             pair = () if conditions is None else (torch.cat([conditions[idx]] * 2),)
             z = torch.randn(bs, cfg.latent_dim, generator=gen, device=dev)
             with autocast:
-                fake = g_train(z, *cond)  # reused (detached) by the first D step, as in DCGAN
+                fake = shoot(
+                    g_train(z, *cond)
+                )  # reused (detached) by the first D step, as in DCGAN
             if run.step % cfg.d_every == 0:
                 for k in range(cfg.n_dis):
                     if k == 0:
@@ -394,7 +402,7 @@ def _train(
                     else:
                         with torch.no_grad(), autocast:
                             z_d = torch.randn(bs, cfg.latent_dim, generator=gen, device=dev)
-                            fake_d = g(z_d, *cond).float()
+                            fake_d = shoot(g(z_d, *cond)).float()
                     x = tricks.add_instance_noise(torch.cat([real, fake_d]), std, gen)
                     with autocast:
                         logits = d_train(x, *pair).float()
@@ -480,7 +488,7 @@ def _train(
                 out = stage.publish()
         figures_on = cfg.sample_every <= cfg.epochs  # beyond the run: no figures at all
         if rank == 0 and figures_on and (run.epoch % cfg.sample_every == 0 or last):
-            write_figures(run, data, out, fixed_z)
+            write_figures(run, data, out, fixed_z, shoot)
     return run
 
 
@@ -510,8 +518,11 @@ def _check_finite(means: dict[str, float], epoch: int, run: Run, out: Path) -> N
 
 
 @torch.no_grad()
-def write_figures(run: Run, data: Dataset, out: Path, fixed_z: torch.Tensor) -> None:
-    """Sample grid (EMA generator, fixed latents), decoded time series, and loss curves."""
+def write_figures(
+    run: Run, data: Dataset, out: Path, fixed_z: torch.Tensor, shoot: nn.Module
+) -> None:
+    """Sample grid (EMA generator, fixed latents, through the run's shooting layer ``shoot``),
+    decoded time series, and loss curves."""
     from chaosgan.encoding import decode
     from chaosgan.plots import plot_image_grid, plot_time_series, save_figure
 
@@ -529,7 +540,7 @@ def write_figures(run: Run, data: Dataset, out: Path, fixed_z: torch.Tensor) -> 
         conditions=training,
     )
     images = apply_layout(
-        ema(fixed_z, *cond).float().cpu().numpy(), run.config.layout, inverse=True
+        shoot(ema(fixed_z, *cond)).float().cpu().numpy(), run.config.layout, inverse=True
     )
     folder = out / "samples"
     folder.mkdir(parents=True, exist_ok=True)
