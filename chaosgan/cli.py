@@ -697,6 +697,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def add_train(sub: argparse._SubParsersAction) -> None:
     from chaosgan.gan.config import PRESETS
+    from chaosgan.gan.losses import LOSSES
 
     p = sub.add_parser(
         "train",
@@ -714,7 +715,10 @@ def add_train(sub: argparse._SubParsersAction) -> None:
         "--preset",
         default="default",
         choices=list(PRESETS),
-        help="study: all the study's tricks on",
+        help=(
+            "study: all the study's tricks on; best: the recommended recipe; wgan-gp: Wasserstein "
+            "loss with gradient penalty, 5 critic steps; recurrent: best with a GRU generator"
+        ),
     )
     p.add_argument(
         "--config",
@@ -732,7 +736,12 @@ def add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--batch-size", type=int_range(1, 65536), default=None, help="images per step (default 64)"
     )
-    p.add_argument("--loss", default=None, choices=["bce", "hinge"], help="GAN loss (default bce)")
+    p.add_argument(
+        "--loss",
+        default=None,
+        choices=list(LOSSES),
+        help="GAN loss (default bce; wgan: see --preset wgan-gp)",
+    )
     p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast (fastest on CUDA)")
     p.add_argument(

@@ -12,9 +12,16 @@ ablation trains them) and ``--preset best``, each against that recipe without th
 run; the physics loss is on from the first step (no delayed start), and the one-off
 identification of the physics model is timed apart and left out of the images/s.
 
+With ``--family`` it times the other losses (minimax, least squares, hinge, Wasserstein with its
+gradient penalty at one critic step, and ``--preset wgan-gp`` with its five) and the recurrent
+generator (a GRU of 64 units drawing the series step by step) against the default recipe (BCE,
+DCGAN generator) in the same run, all eager (torch.compile cannot differentiate the penalty
+twice), images/s counting real images per generator step.
+
     python scripts/bench_train.py                  # CPU, 1000 images, 1 epoch each
     python scripts/bench_train.py --epochs 20      # on a GPU machine
     python scripts/bench_train.py --epochs 2 --orbits   # the cost of the orbit parts
+    python scripts/bench_train.py --epochs 1 --family   # the losses and the recurrent generator
 """
 
 from __future__ import annotations
@@ -38,6 +45,16 @@ ORBIT_VARIANTS = {  # name: (preset, overrides); the physics loss on from the fi
     "+ series critic": ("default", {**BEFORE, "series_weight": 1.0}),
     "+ physics loss": ("default", {**BEFORE, "physics": "identified", "physics_start": 0.0}),
     "--preset best": ("best", {"physics_start": 0.0}),
+}
+
+FAMILY_VARIANTS = {  # name: (preset, overrides)
+    "bce, DCGAN (baseline)": ("default", {}),
+    "minimax": ("default", {"loss": "minimax"}),
+    "lsgan": ("default", {"loss": "lsgan"}),
+    "hinge": ("default", {"loss": "hinge"}),
+    "wgan + GP, n_dis 1": ("default", {"loss": "wgan"}),
+    "--preset wgan-gp (n_dis 5)": ("wgan-gp", {}),
+    "recurrent generator (GRU 64)": ("default", {"generator": "recurrent", "g_width": 64}),
 }
 
 
@@ -77,6 +94,9 @@ def main() -> None:
     ap.add_argument("--compile", action="store_true", help="torch.compile on the CPU too")
     ap.add_argument("--bf16", action="store_true", help="bf16 autocast on the CPU too")
     ap.add_argument("--orbits", action="store_true", help="also time the orbit parts")
+    ap.add_argument(
+        "--family", action="store_true", help="also time the losses and the recurrent generator"
+    )
     args = ap.parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     data = simulate("lorenz63", n=args.n, dt=0.1, seed=0)
@@ -118,6 +138,8 @@ def main() -> None:
     print(f"  ratio ours / plain: {plain_s / ours_s:.2f}x")
     if args.orbits:
         orbit_costs(data, args.epochs)
+    if args.family:
+        family_costs(data, args.epochs, args.batch, device, cfg.bf16)
 
 
 def orbit_costs(data, epochs: int) -> None:
@@ -142,6 +164,32 @@ def orbit_costs(data, epochs: int) -> None:
             print(
                 f"  {name:24s} {done / seconds:7.0f} images/s  ({reference / seconds:.2f}x the "
                 "recipe without them)"
+            )
+
+
+def family_costs(data, epochs: int, batch: int, device, bf16: bool) -> None:
+    """images/s of each loss and of the recurrent generator, against BCE with the DCGAN."""
+    base = {
+        "epochs": epochs,
+        "batch_size": batch,
+        "sample_every": 10**6,
+        "checkpoint_every": 10**6,
+        "bf16": bf16,
+    }
+    done = epochs * (data.n_series // batch) * batch
+    print(f"losses and generators, default model, eager, {done} images per run:")
+    reference = None
+    with tempfile.TemporaryDirectory() as tmp:
+        train(data, f"{tmp}/warm", load_config(overrides=base), device=device.type)  # warm-up
+        for i, (name, (preset, overrides)) in enumerate(FAMILY_VARIANTS.items()):
+            cfg = load_config(preset, overrides={**base, **overrides})
+            start = time.perf_counter()
+            train(data, f"{tmp}/{i}", cfg, device=device.type)
+            seconds = time.perf_counter() - start
+            reference = reference or seconds
+            print(
+                f"  {name:30s} {done / seconds:7.0f} images/s  ({reference / seconds:.2f}x the "
+                "baseline's speed)"
             )
 
 

@@ -316,3 +316,20 @@ def test_scorecard_warns_on_other_parameters_and_needs_a_floor_for_varying_data(
     assert parameter_mismatch(two_rho, at33) is None  # rho varies in the real data
     with pytest.raises(ChaosganError, match="--floor"):
         independent_real(two_rho)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"loss": "wgan", "gp_weight": 10.0, "series_weight": 1.0, "series_width": 8},
+        {"generator": "recurrent", "g_width": 8},
+    ],
+    ids=["wgan-gp with both critics", "recurrent generator"],
+)
+def test_conditional_runs_with_the_other_losses_and_generators(two_rho, tmp_path, extra):
+    cfg = load_config(overrides={**TINY, "condition": ["rho"], "epochs": 1, **extra})
+    run = train(two_rho, tmp_path / "run", cfg, device="cpu")
+    assert np.isfinite(run.history["d_loss"]).all()
+    a = sample(tmp_path / "run", n=4, device="cpu", condition={"rho": 24.0})
+    b = sample(tmp_path / "run", n=4, device="cpu", condition={"rho": 40.0})
+    assert not np.allclose(a.trajectories, b.trajectories)  # same latents, other condition

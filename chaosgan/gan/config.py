@@ -16,7 +16,7 @@ from typing import Any
 
 from chaosgan.encoding import LAYOUTS
 from chaosgan.errors import ChaosganError
-from chaosgan.gan.losses import LOSSES
+from chaosgan.gan.losses import LABELLED, LOSSES
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -31,8 +31,13 @@ class TrainConfig:
     """Everything a training run depends on (besides the data).
 
     Architecture (re-imposed on resume):
+        generator: ``dcgan`` (transposed convolutions drawing the image) or ``recurrent`` (a
+            GRU drawing the series step by step, :class:`~chaosgan.gan.models.RecurrentGenerator`,
+            whose series is laid into the same image, so the critics, losses, EMA, checkpoints
+            and sampling are shared).
         latent_dim: size of the generator's input noise z.
-        g_width: channels of the generator's 4x4 stage (halved at each upsampling).
+        g_width: channels of the generator's 4x4 stage (halved at each upsampling); for the
+            recurrent generator, the GRU's hidden size.
         d_width: channels of the discriminator's first stage (doubled at each downsampling).
         layout: pixel order the GAN sees, ``raster`` (the study's), ``snake`` (odd rows
             reversed) or ``hilbert`` (along a Hilbert curve); in the last two consecutive
@@ -52,13 +57,17 @@ class TrainConfig:
         lr_g, lr_d: Adam learning rates; the two-time-scale update rule (Heusel et al. 2017)
             uses lr_d = 4 lr_g.
         beta1, beta2: Adam betas (DCGAN's 0.5, 0.999).
-        loss: ``bce`` (the study's non-saturating loss) or ``hinge`` (Miyato et al. 2018).
-        n_dis: discriminator steps per update round.
+        loss: ``bce`` (the study's non-saturating loss), ``minimax`` (the saturating textbook
+            loss), ``lsgan`` (least squares), ``hinge`` (Miyato et al. 2018) or ``wgan``
+            (Wasserstein with gradient penalty); see :mod:`chaosgan.gan.losses`.
+        gp_weight: weight of the ``wgan`` loss's gradient penalty, on both critics (Gulrajani
+            et al. 2017's lambda = 10); only the ``wgan`` loss has one.
+        n_dis: discriminator steps per update round (WGAN-GP takes 5).
         d_every: update the discriminator only every ``d_every`` generator steps (the study's
             "less frequent discriminator updates"; 1 = every step).
         ema_decay: decay of the exponential moving average of the generator's weights, used
             for sampling (0 disables it).
-    The study's tricks (BCE only for the label tricks):
+    The study's tricks (the label tricks only with the labelled losses: minimax, bce, lsgan):
         label_smoothing: real labels drawn in [1 - s, 1], fake in [0, s] (0 = hard labels).
         label_flip: probability of swapping a sample's real/fake label in the D loss.
         noise_start, noise_end: instance noise std added to the discriminator's inputs, decaying
@@ -102,6 +111,7 @@ class TrainConfig:
             which remove the kernel-launch overhead that bounds this small model at batch 64.
     """
 
+    generator: str = "dcgan"
     latent_dim: int = 100
     g_width: int = 256
     d_width: int = 64
@@ -115,6 +125,7 @@ class TrainConfig:
     beta1: float = 0.5
     beta2: float = 0.999
     loss: str = "bce"
+    gp_weight: float = 10.0
     n_dis: int = 1
     d_every: int = 1
     ema_decay: float = 0.999
@@ -146,6 +157,24 @@ class TrainConfig:
                 raise ChaosganError(f"{f.name} must be a finite number, got {value}")
         if self.loss not in LOSSES:
             raise ChaosganError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
+        if self.generator not in GENERATORS:
+            raise ChaosganError(
+                f"generator must be one of {', '.join(GENERATORS)}, got {self.generator!r}"
+            )
+        if self.loss not in LABELLED and (self.label_smoothing > 0 or self.label_flip > 0):
+            raise ChaosganError(
+                f"the {self.loss} loss has no labels: label_smoothing and label_flip must be 0 "
+                f"(they apply to {', '.join(LABELLED)})"
+            )
+        if not self.gp_weight >= 0:
+            raise ChaosganError(f"gp_weight must be >= 0, got {self.gp_weight}")
+        if self.loss != "wgan" and self.gp_weight != TrainConfig.gp_weight:
+            raise ChaosganError("gp_weight applies to the wgan loss only")
+        if self.loss == "wgan" and self.gp_weight > 0 and self.compile:
+            raise ChaosganError(
+                "the wgan loss's gradient penalty needs a double backward, which torch.compile "
+                "does not support: turn compile off (or gp_weight = 0)"
+            )
         if self.physics not in PHYSICS:
             raise ChaosganError(
                 f"physics must be one of {', '.join(PHYSICS)}, got {self.physics!r}"
@@ -213,6 +242,7 @@ class TrainConfig:
 
 
 PHYSICS = ("off", "identified", "known")
+GENERATORS = ("dcgan", "recurrent")
 
 PRESETS: dict[str, dict[str, Any]] = {
     "default": {},
@@ -231,6 +261,21 @@ PRESETS: dict[str, dict[str, Any]] = {
         "physics_start": 0.3,
         "physics_warmup": 0.3,
     },
+    # Wasserstein loss with gradient penalty (Gulrajani et al. 2017): 5 critic steps per
+    # generator step, Adam(0, 0.9) and lr 1e-4 as in their paper's Algorithm 1, no label tricks
+    # (the critic has no labels). The critics stay spectrally normalised: WGAN-GP only forbids
+    # BatchNorm in the critic (the penalty is per sample), which ours has none of, and SN with GP
+    # is a common, stable pairing (Kurach et al. 2019, "A large-scale study of regularization and
+    # normalization in GANs"; StudioGAN's WGAN-GP configs). SN bounds each layer's Lipschitz
+    # constant by 1, the penalty pulls the critic's gradient norm towards 1 on the interpolates.
+    "wgan-gp": {
+        "loss": "wgan",
+        "n_dis": 5,
+        "lr_g": 1e-4,
+        "lr_d": 1e-4,
+        "beta1": 0.0,
+        "beta2": 0.9,
+    },
     # the study's recipe: every trick on
     "study": {
         "lr_g": 1e-4,
@@ -242,6 +287,10 @@ PRESETS: dict[str, dict[str, Any]] = {
         "d_every": 2,
     },
 }
+
+# the best recipe's critics and losses, the series drawn by a GRU step by step
+# (:class:`~chaosgan.gan.models.RecurrentGenerator`; hidden size 64 keeps it CPU-cheap)
+PRESETS["recurrent"] = {**PRESETS["best"], "generator": "recurrent", "g_width": 64}
 
 
 def apply_overrides(config: TrainConfig, overrides: dict[str, Any], source: str) -> TrainConfig:

@@ -41,6 +41,8 @@ def standing_statistics(
     the statistics must be those of the training mixture, not of the one condition sampled.
     """
     bns = [m for m in generator.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not bns:  # e.g. the recurrent generator: nothing to re-estimate
+        return generator.eval()
     momenta = [bn.momentum for bn in bns]
     for bn in bns:
         bn.reset_running_stats()

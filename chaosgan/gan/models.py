@@ -29,6 +29,12 @@ embedding is linear (spectrally normalised like the rest of the critic); with Pa
 conditions of a pack are concatenated, as its images are. The projection form makes the critic
 model the log-ratio of the conditional densities, which is what a conditional generator needs
 to be told, and unlike concatenating y to the input it cannot ignore the condition cheaply.
+
+:class:`RecurrentGenerator` is the sequence models' alternative to drawing an image: a GRU (Cho et
+al. 2014) produces the series step by step, as recurrent GANs for time series do (C-RNN-GAN,
+Mogren 2016; TimeGAN, Yoon et al. 2019), and :class:`SeriesToImage`, the exact inverse of
+:class:`ImageToSeries`, lays the series into the image the critics judge, so both generators
+share the critics, losses, EMA, checkpoints and sampling.
 """
 
 from __future__ import annotations
@@ -88,6 +94,69 @@ def _project(embed: nn.Module | None, y: torch.Tensor | None, pack: int) -> torc
     return embed(y.reshape(y.shape[0] // pack, -1))
 
 
+class RecurrentGenerator(nn.Module):
+    """z ``(B, latent_dim)`` -> images ``(B, 3, 32, 32)`` in [-1, 1], in ``layout``, drawn as a
+    series of 1024 steps by a GRU.
+
+    z sets the GRU's initial hidden state (through a linear map and tanh) and is also fed, mapped
+    to ``inputs`` numbers, at every step; the GRU (``layers`` layers of ``hidden`` units) runs
+    over the whole sequence in one ``torch.nn.GRU`` call and a linear map and tanh turn each
+    step's state into a 3-vector in the images' [-1, 1] coordinates. There is no per-step noise:
+    a deterministic system's series is fixed by where it starts, so the randomness enters once,
+    through the initial state, and the GRU must learn the dynamics that carry it on (per-step
+    noise would be a diffusion the real series do not have). Being recurrent it cannot jump
+    between time neighbours the way a convolutional generator does at the rows' ends.
+    """
+
+    def __init__(
+        self,
+        latent_dim: int = 100,
+        hidden: int = 64,
+        layout: str = "raster",
+        layers: int = 2,
+        inputs: int = 16,
+        channels: int = IMAGE_CHANNELS,
+        cond_dim: int = 0,
+    ):
+        super().__init__()
+        self.layers, self.hidden, self.cond_dim = layers, hidden, cond_dim
+        self.initial = nn.Linear(latent_dim + cond_dim, layers * hidden)
+        self.step_input = nn.Linear(latent_dim + cond_dim, inputs)
+        self.gru = nn.GRU(inputs, hidden, num_layers=layers, batch_first=True)
+        self.readout = nn.Linear(hidden, channels)
+        self.to_image = SeriesToImage(layout)
+
+    def series(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """The series ``(B, 1024, 3)`` in the [-1, 1] scale (a conditional generator's
+        condition ``y`` is concatenated to z, as in :class:`Generator`)."""
+        if self.cond_dim:
+            if y is None:
+                raise ValueError("a conditional generator needs the condition y")
+            z = torch.cat([z, y.to(z.dtype)], dim=1)
+        b = z.shape[0]
+        h0 = torch.tanh(self.initial(z)).reshape(b, self.layers, self.hidden).transpose(0, 1)
+        x = self.step_input(z)[:, None, :].expand(b, IMAGE_STEPS, -1)
+        states, _ = self.gru(x, h0.contiguous())
+        return torch.tanh(self.readout(states))
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.to_image(self.series(z, y))
+
+
+def make_generator(
+    kind: str, latent_dim: int, width: int, layout: str, cond_dim: int = 0
+) -> nn.Module:
+    """The generator a config names: ``dcgan`` (:class:`Generator`, ``width`` channels at 4x4)
+    or ``recurrent`` (:class:`RecurrentGenerator`, ``width`` hidden units, drawing in
+    ``layout``); both map z ``(B, latent_dim)`` (and a condition ``(B, cond_dim)`` when
+    ``cond_dim > 0``) to images in the GAN's layout."""
+    if kind == "dcgan":
+        return Generator(latent_dim, width, cond_dim=cond_dim)
+    if kind == "recurrent":
+        return RecurrentGenerator(latent_dim, width, layout, cond_dim=cond_dim)
+    raise ValueError(f"unknown generator {kind!r}")
+
+
 class Discriminator(nn.Module):
     """images ``(B, 3, 32, 32)`` -> logits; spectral norm on every layer.
 
@@ -142,8 +211,7 @@ class ImageToSeries(nn.Module):
         # pixel (flat index) holding time step t in the layout the generator draws
         order = torch.as_tensor(layout_order(layout), dtype=torch.long)
         self.register_buffer("order", order, persistent=False)
-        # ... and its inverse: the time step each pixel holds
-        self.register_buffer("position", torch.argsort(order), persistent=False)
+        self.to_image = SeriesToImage(layout)  # ... and its inverse
         lo, hi = (torch.tensor(v, dtype=torch.float64) for v in (norm.minimum, norm.maximum))
         self.register_buffer("lo", lo, persistent=False)
         self.register_buffer("half_range", (hi - lo) / 2, persistent=False)
@@ -162,7 +230,22 @@ class ImageToSeries(nn.Module):
     def to_images(self, series: torch.Tensor) -> torch.Tensor:
         """The inverse map: series ``(B, T, 3)`` in physical units -> images in ``layout``."""
         scaled = (series - self.lo.to(series.dtype)) / self.half_range.to(series.dtype) - 1.0
-        flat = scaled.transpose(1, 2)[:, :, self.position]
+        return self.to_image(scaled)
+
+
+class SeriesToImage(nn.Module):
+    """Series ``(B, 1024, 3)`` in the [-1, 1] scale -> images ``(B, 3, 32, 32)`` in ``layout``:
+    the exact inverse of :meth:`ImageToSeries.scaled` (a fixed permutation, so gradients pass
+    through). :meth:`ImageToSeries.to_images` is the same from physical units."""
+
+    def __init__(self, layout: str):
+        super().__init__()
+        # time step drawn at each pixel: the inverse of the layout's order
+        pixel_step = torch.as_tensor(np.argsort(layout_order(layout)), dtype=torch.long)
+        self.register_buffer("pixel_step", pixel_step, persistent=False)
+
+    def forward(self, series: torch.Tensor) -> torch.Tensor:
+        flat = series.transpose(1, 2)[:, :, self.pixel_step]
         return flat.reshape(series.shape[0], IMAGE_CHANNELS, IMAGE_SIDE, IMAGE_SIDE)
 
 

@@ -39,7 +39,7 @@ from chaosgan.gan.checkpoint import load_checkpoint
 from chaosgan.gan.condition import Condition, ExtrapolationWarning
 from chaosgan.gan.config import TrainConfig, apply_overrides
 from chaosgan.gan.ema import standing_statistics
-from chaosgan.gan.models import Generator, ImageToSeries
+from chaosgan.gan.models import ImageToSeries, make_generator
 from chaosgan.gan.physics import PhysicsModel, PolynomialFlow, physics_model
 from chaosgan.gan.projection import project as project_orbits
 from chaosgan.gan.shooting import ShootingLayer
@@ -95,7 +95,9 @@ def sample(
         raise ChaosganError(
             f"{run} is not a conditional run: it takes no --condition (got {', '.join(condition)})"
         )
-    g = Generator(config.latent_dim, config.g_width, cond_dim=len(config.condition)).to(dev)
+    c = len(config.condition)
+    g = make_generator(config.generator, config.latent_dim, config.g_width, config.layout, c)
+    g = g.to(dev)
     try:
         g.load_state_dict(ckpt["generator_ema"])
     except RuntimeError as exc:

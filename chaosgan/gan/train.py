@@ -43,11 +43,11 @@ from chaosgan.gan.config import TrainConfig
 from chaosgan.gan.ema import standing_statistics, update_ema
 from chaosgan.gan.models import (
     Discriminator,
-    Generator,
     ImageToSeries,
     SeriesCritic,
     difference_scale,
     init_weights,
+    make_generator,
 )
 from chaosgan.gan.physics import (
     PhysicsModel,
@@ -98,7 +98,8 @@ def build_run(
     """
     torch.manual_seed(config.seed)  # weight initialisation only; training uses its own generators
     c = len(config.condition)
-    g = Generator(config.latent_dim, config.g_width, cond_dim=c).to(device)
+    g = make_generator(config.generator, config.latent_dim, config.g_width, config.layout, c)
+    g = g.to(device)
     d = Discriminator(config.d_width, pack=config.pack, cond_dim=c).to(device)
     g.apply(init_weights)
     d.apply(init_weights)
@@ -318,6 +319,7 @@ def _train(
             s_train = torch.compile(s_train, mode=mode, dynamic=False)
     graphs = cfg.compile and dev.type == "cuda"
     d_loss_fn, g_loss_fn = losses.LOSSES[cfg.loss]
+    gp = cfg.loss == "wgan" and cfg.gp_weight > 0  # a gradient penalty on both critics
     autocast = torch.autocast(dev.type, torch.bfloat16, enabled=cfg.bf16)
     to_series = ImageToSeries(data.normalisation, cfg.layout).to(dev)
     flow = real_residuals = None
@@ -389,12 +391,13 @@ def _train(
             real = images[idx]
             # the fakes get the real batch's conditions: the critics compare like with like
             cond = () if conditions is None else (conditions[idx],)
-            pair = () if conditions is None else (torch.cat([conditions[idx]] * 2),)
+            # the critics' batches: [real; fake] (and the interpolates under WGAN-GP, whose
+            # pairs share a condition too)
+            parts = 3 if gp else 2
+            pair = () if conditions is None else (torch.cat([conditions[idx]] * parts),)
             z = torch.randn(bs, cfg.latent_dim, generator=gen, device=dev)
-            with autocast:
-                fake = shoot(
-                    g_train(z, *cond)
-                )  # reused (detached) by the first D step, as in DCGAN
+            with autocast:  # the fakes are reused (detached) by the first D step, as in DCGAN
+                fake = shoot(g_train(z, *cond))
             if run.step % cfg.d_every == 0:
                 for k in range(cfg.n_dis):
                     if k == 0:
@@ -404,14 +407,21 @@ def _train(
                             z_d = torch.randn(bs, cfg.latent_dim, generator=gen, device=dev)
                             fake_d = shoot(g(z_d, *cond)).float()
                     x = tricks.add_instance_noise(torch.cat([real, fake_d]), std, gen)
+                    if gp:  # WGAN-GP: interpolates judged in the same forward pass
+                        eps = losses.interpolation_weights(bs, cfg.pack, gen)
+                        x_hat = losses.interpolate(x[:bs], x[bs:], eps)
+                        x = torch.cat([x, x_hat])
                     with autocast:
                         logits = d_train(x, *pair).float()
-                    half = len(logits) // 2
+                    half = bs // cfg.pack  # logits per half (real, fake), one per pack
                     t_real = tricks.smoothed_targets(half, True, cfg.label_smoothing, gen, dev)
                     t_fake = tricks.smoothed_targets(half, False, cfg.label_smoothing, gen, dev)
                     t_real = tricks.flip_targets(t_real, cfg.label_flip, gen)
                     t_fake = tricks.flip_targets(t_fake, cfg.label_flip, gen)
-                    loss_d = d_loss_fn(logits[:half], logits[half:], t_real, t_fake)
+                    loss_d = d_loss_fn(logits[:half], logits[half : 2 * half], t_real, t_fake)
+                    if gp:
+                        penalty = losses.gradient_penalty(logits[2 * half :], [x_hat])
+                        loss_d = loss_d + cfg.gp_weight * penalty
                     run.opt_d.zero_grad(set_to_none=True)
                     loss_d.backward()
                     run.opt_d.step()
@@ -423,12 +433,24 @@ def _train(
                         if real_residuals is not None:
                             with torch.no_grad():
                                 residuals = torch.cat([real_residuals[idx], fake_residuals(fake_d)])
+                        x_s = torch.cat([real, fake_d])
+                        if gp:  # the same weights interpolate the series and their residuals
+                            s_hat = [losses.interpolate(x_s[:bs], x_s[bs:], eps)]
+                            x_s = torch.cat([x_s, s_hat[0]])
+                            if residuals is not None:
+                                s_hat.append(
+                                    losses.interpolate(residuals[:bs], residuals[bs:], eps)
+                                )
+                                residuals = torch.cat([residuals, s_hat[1]])
                         with autocast:
-                            logits_s = series_logits(
-                                torch.cat([real, fake_d]), residuals, gen, *pair
-                            )
+                            logits_s = series_logits(x_s, residuals, gen, *pair)
                         logits_s = logits_s.float()
-                        loss_s = d_loss_fn(logits_s[:half], logits_s[half:], t_real, t_fake)
+                        loss_s = d_loss_fn(
+                            logits_s[:half], logits_s[half : 2 * half], t_real, t_fake
+                        )
+                        if gp:
+                            penalty = losses.gradient_penalty(logits_s[2 * half :], s_hat)
+                            loss_s = loss_s + cfg.gp_weight * penalty
                         run.opt_s.zero_grad(set_to_none=True)
                         loss_s.backward()
                         run.opt_s.step()
