@@ -222,7 +222,10 @@ def main() -> None:
         info = train_stage(out, args)
         print(f"trained {info['epochs']} epochs in {info['seconds']} s", flush=True)
         for k, rho in enumerate(values):
-            score_stage(out, rho, k, args.n_eval)
+            try:
+                score_stage(out, rho, k, args.n_eval)
+            except subprocess.CalledProcessError as exc:  # one value must not stop the rest
+                print(f"rho={rho:g} failed ({exc}); going on", flush=True)
             (out / "table.md").write_text(table(out, values))
         grid_stage(out, [float(r) for r in args.grid], args.n_grid)
         fig = figure(out)
