@@ -1,6 +1,7 @@
 """Ablation: what makes the GAN's series orbits? The best recipe before (pack 4 + snake), with
-the series critic, with the physics loss (model identified from the training data), with both;
-each sampled raw and projected onto orbits of the identified model, each scored in full.
+the series critic, with the physics loss (model identified from the training data), with both,
+and the best recipe with the shooting layer (:mod:`chaosgan.gan.shooting`); each sampled raw and
+projected onto orbits of the identified model, each scored in full.
 
 Every run trains the small model (``scripts/demo_gan.toml``) on 1000 Lorenz-63 series (dt = 0.1,
 seed 0) on the CPU for ``--epochs`` epochs, samples 1000 series, and writes the scorecard against
@@ -47,6 +48,9 @@ def variants() -> dict[str, dict]:
         "both": {**before, **series, **physics, "series_residual": best["series_residual"]},
         # ... with noise on those residuals: --preset best
         "best": dict(best),
+        # best, with the shooting layer: the identified model integrates between the
+        # generator's segment starts (every 8th sample), its continuity loss on from the start
+        "shooting": {**best, "shooting": 8, "physics_start": 0.0, "physics_warmup": 0.1},
     }
 
 

@@ -265,3 +265,20 @@ def test_wendy_reads_the_noise_level_and_beats_ordinary_least_squares():
     assert np.median(ours) < np.median(ols), (ours, ols)
     clean, _ = fit_wendy(ds.trajectories, 0.01, LIB)
     assert np.abs(clean - truth).max() < 1e-5
+
+
+def test_wendy_falls_back_to_the_ordinary_weak_fit_on_coarse_data():
+    """At dt = 0.1 (about 7 samples per oscillation) fourth differences cannot tell noise from
+    signal, so WENDy returns the ordinary weak-form (Galerkin) fit unchanged and says so; the
+    same noisy data at dt = 0.01 are re-weighted (at least one generalised least-squares pass)."""
+    ds = simulate("lorenz63", n=4, dt=0.1, seed=3)
+    x = add_noise(ds.trajectories, 0.01, seed=1)
+    coef, info = fit_wendy(x, 0.1, LIB)
+    assert info["wendy"].startswith("skipped") and info["iterations"] == 0
+    ols, _ = fit_coefficients(x, 0.1, GalerkinRegressor(LIB), LIB)
+    np.testing.assert_array_equal(coef, ols)
+    fine = add_noise(simulate("lorenz63", n=2, dt=0.01, seed=3).trajectories, 0.01, seed=1)
+    fine_coef, fine_info = fit_wendy(fine, 0.01, LIB)
+    assert "wendy" not in fine_info and fine_info["iterations"] >= 1
+    ols_fine, _ = fit_coefficients(fine, 0.01, GalerkinRegressor(LIB), LIB)
+    assert not np.array_equal(fine_coef, ols_fine)

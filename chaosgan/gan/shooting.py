@@ -10,9 +10,13 @@ model's flow from it,
 
     o_{s m + j} = Phi_dt^j(g_{s m}),   j = 0 .. m - 1.
 
-Inside a segment every step is the model's step exactly; what remains are the jumps between
-segments, ``g_{(s+1) m} - Phi_dt^m(g_{s m})``, which the physics loss (one-step residual,
-non-zero only there) and the residual-aware series critic push to zero. The generator (still the
+What remains are the jumps between segments, ``J_s = g_{(s+1) m} - Phi_dt^m(g_{s m})``. Left
+as they are, they are discontinuities at fixed places, which a convolutional critic spots at once
+(in pilot runs both critics then won outright and the generator collapsed); so each is spread
+evenly over its segment, ``o_{s m + j} = Phi_dt^j(g_{s m}) + (j / m) J_s``: the series is
+continuous, every step misses the model's step by about ``|J_s| / m``, and the physics loss
+(one-step residual) and the residual-aware series critic push the jumps to zero. A series made
+of consistent starts (``J_s = 0``) is an orbit of the model. The generator (still the
 study's DCGAN on images, judged by the same critics) decides where the orbit goes: which wing,
 when it switches, how far it spirals out. The layer is a fixed differentiable map (the model is
 identified from the training data before training, never the true equations unless the run says
@@ -43,16 +47,21 @@ def check_segment(segment: int, steps: int = IMAGE_STEPS) -> None:
 
 
 def integrate_segments(series: torch.Tensor, flow: PolynomialFlow, segment: int) -> torch.Tensor:
-    """Series ``(B, T, D)`` -> series whose every segment of ``segment`` samples is the flow
-    from the segment's first sample (kept as it is)."""
+    """Series ``(B, T, D)`` -> the flow from every ``segment``-th sample, each segment's jump
+    to the next start spread evenly over the segment (see the module). Segment starts are kept
+    as they are; the last segment, with no start after it, is the flow alone."""
     b, t, d = series.shape
     check_segment(segment, t)
-    state = series[:, ::segment]  # (B, T / segment, D): the segment starts
+    state = series[:, ::segment]  # (B, S, D): the segment starts
     states = [state]
-    for _ in range(segment - 1):
+    for _ in range(segment):  # the last one lands where the next segment should start
         state = flow(state)
         states.append(state)
-    return torch.stack(states, dim=2).reshape(b, t, d)
+    orbit = torch.stack(states[:-1], dim=2)  # (B, S, segment, D)
+    last = torch.zeros_like(state[:, :1])  # the last segment has no next start to reach
+    jump = torch.cat([series[:, segment::segment] - states[-1][:, :-1], last], dim=1)
+    share = torch.arange(segment, dtype=series.dtype, device=series.device) / segment
+    return (orbit + share[None, None, :, None] * jump[:, :, None, :]).reshape(b, t, d)
 
 
 class ShootingLayer(nn.Module):

@@ -90,11 +90,14 @@ def mean_period(trajectories: np.ndarray, dt: float) -> float:
 def linear_region(curve: np.ndarray, window: int, level: float = 0.9) -> tuple[int, int]:
     """``(start, end)`` samples (end exclusive) of the linear part of a mean log-divergence curve.
 
-    The slope is averaged over ``window`` samples (one embedding lag: the curve wiggles with that
-    period, as a pair's distance is a sum over the lagged coordinates); the region is the
-    window of steepest average slope, widened on both sides while the average slope stays at
-    least ``level`` times that maximum. Before it lies the transient in which separations turn
-    onto the most unstable direction, after it the bend to saturation at the attractor's size.
+    The slope is averaged over ``window`` samples (one mean period of the data: the stretching
+    rate varies around an orbit, so the curve's local slope is modulated with the orbital
+    period, and a shorter window picks the modulation's peak: on Lorenz-63 sampled at
+    dt = 0.025 a window of a fifth of a period read the exponent 28-34% high, one period
+    16-20%); the region is the window of steepest average slope, widened on both sides while
+    the average slope stays at least ``level`` times that maximum. Before it lies the transient
+    in which separations turn onto the most unstable direction, after it the bend to saturation
+    at the attractor's size.
     """
     d = np.asarray(curve, dtype=float)
     w = max(1, min(window, len(d) - 1))
@@ -135,7 +138,8 @@ def derive_rosenstein_params(
     - Theiler window ``T``: neighbours must be at least a mean period apart in time;
     - fit region, per coordinate: the mean log-divergence curve over the series is computed
       for ``10 T`` (at most a quarter of the series) and the region is its linear part before
-      saturation (:func:`linear_region`), returned as ``fit_offset_time`` (start) and
+      saturation (:func:`linear_region`, slopes averaged over one period ``T``), returned as
+      ``fit_offset_time`` (start) and
       ``trajectory_time`` (end), so the fit is the same in the fast path and in nolds.
 
     ``scripts/calibrate_rosenstein.py`` measures the result on a grid of systems and steps.
@@ -170,7 +174,7 @@ def derive_rosenstein_params(
     for c in coords:
         div, counts = divergence_curves(x[:, :, c], emb_dim, lag, tsep, length, device=device)
         curve = np.nanmean(np.where(counts > 0, div, np.nan), axis=0)
-        start, end = linear_region(curve, lag, level)
+        start, end = linear_region(curve, tsep, level)
         out[c] = RosensteinParams(
             emb_dim=emb_dim,
             lag_time=lag * dt,
