@@ -99,13 +99,18 @@ class RecurrentGenerator(nn.Module):
     series of 1024 steps by a GRU.
 
     z sets the GRU's initial hidden state (through a linear map and tanh) and is also fed, mapped
-    to ``inputs`` numbers, at every step; the GRU (``layers`` layers of ``hidden`` units) runs
-    over the whole sequence in one ``torch.nn.GRU`` call and a linear map and tanh turn each
-    step's state into a 3-vector in the images' [-1, 1] coordinates. There is no per-step noise:
-    a deterministic system's series is fixed by where it starts, so the randomness enters once,
-    through the initial state, and the GRU must learn the dynamics that carry it on (per-step
-    noise would be a diffusion the real series do not have). Being recurrent it cannot jump
-    between time neighbours the way a convolutional generator does at the rows' ends.
+    to ``inputs`` numbers, at every step; the GRU (``layers`` layers of ``hidden`` units,
+    ``torch.nn.GRU``) runs over the sequence in chunks of ``chunk`` steps and a linear map and
+    tanh turn each step's state into a 3-vector in the images' [-1, 1] coordinates. Gradients
+    are truncated between chunks (truncated backpropagation through time, Williams & Peng 1990):
+    through the whole 1024 steps of a chaotic map they grow exponentially, and the first epoch
+    ended in NaN without the truncation (an exploratory run, not kept in the repo).
+
+    There is no per-step noise: a deterministic system's series is fixed by where it starts, so
+    the randomness enters once, through the initial state, and the GRU must learn the dynamics
+    that carry it on (per-step noise would be a diffusion the real series do not have). Being
+    recurrent it cannot jump between time neighbours the way a convolutional generator does at
+    the rows' ends.
     """
 
     def __init__(
@@ -115,16 +120,41 @@ class RecurrentGenerator(nn.Module):
         layout: str = "raster",
         layers: int = 2,
         inputs: int = 16,
+        chunk: int = 32,
         channels: int = IMAGE_CHANNELS,
         cond_dim: int = 0,
     ):
         super().__init__()
-        self.layers, self.hidden, self.cond_dim = layers, hidden, cond_dim
+        self.layers, self.hidden, self.chunk = layers, hidden, chunk
+        self.cond_dim = cond_dim
         self.initial = nn.Linear(latent_dim + cond_dim, layers * hidden)
         self.step_input = nn.Linear(latent_dim + cond_dim, inputs)
         self.gru = nn.GRU(inputs, hidden, num_layers=layers, batch_first=True)
         self.readout = nn.Linear(hidden, channels)
         self.to_image = SeriesToImage(layout)
+        self._init_dynamics()
+
+    @torch.no_grad()
+    def _init_dynamics(self, gain: float = 3.0, update_bias: float = -2.0) -> None:
+        """Start as a self-oscillating map whose state moves within a few steps.
+
+        With torch's default weights the GRU is contracting: every series settles on a fixed
+        point within a few dozen steps, and a GAN trained from there kept drawing constant
+        series (an exploratory run, not kept in the repo; ``tests/test_recurrent.py`` checks
+        that this initialisation keeps the series moving). Each gate's recurrent weights are
+        made orthogonal (Saxe et al. 2014) with gain 3, beyond the edge of chaos of tanh
+        networks (gain 1; Sompolinsky et al. 1988), and the update gate's bias is set to -2, so
+        each step keeps only sigmoid(-2) = 12% of the old state (the gate bias sets the time
+        scale, as in the chrono initialisation of Tallec & Ollivier 2018): at initialisation the
+        series keep moving from step to step, and the critics shape dynamics that exist.
+        """
+        h = self.hidden
+        for name, weight in self.gru.named_parameters():
+            if name.startswith("weight_hh"):
+                for gate in weight.split(h):  # reset, update, new (torch's order)
+                    nn.init.orthogonal_(gate, gain)
+            elif name.startswith("bias_hh"):
+                weight[h : 2 * h] = update_bias
 
     def series(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """The series ``(B, 1024, 3)`` in the [-1, 1] scale (a conditional generator's
@@ -136,8 +166,12 @@ class RecurrentGenerator(nn.Module):
         b = z.shape[0]
         h0 = torch.tanh(self.initial(z)).reshape(b, self.layers, self.hidden).transpose(0, 1)
         x = self.step_input(z)[:, None, :].expand(b, IMAGE_STEPS, -1)
-        states, _ = self.gru(x, h0.contiguous())
-        return torch.tanh(self.readout(states))
+        h, states = h0.contiguous(), []
+        for chunk in x.split(self.chunk, dim=1):
+            out, h = self.gru(chunk, h)
+            states.append(out)
+            h = h.detach()  # truncated backpropagation through time
+        return torch.tanh(self.readout(torch.cat(states, dim=1)))
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         return self.to_image(self.series(z, y))

@@ -101,7 +101,8 @@ def build_run(
     g = make_generator(config.generator, config.latent_dim, config.g_width, config.layout, c)
     g = g.to(device)
     d = Discriminator(config.d_width, pack=config.pack, cond_dim=c).to(device)
-    g.apply(init_weights)
+    if config.generator == "dcgan":  # the recurrent one keeps torch's GRU and Linear defaults
+        g.apply(init_weights)
     d.apply(init_weights)
     betas = (config.beta1, config.beta2)
 
