@@ -24,7 +24,7 @@ from chaosgan.gan.physics import (
 from chaosgan.gan.projection import _block_tridiagonal_solve, project
 from chaosgan.gan.sample import sample
 from chaosgan.gan.shooting import ShootingLayer, integrate_segments
-from chaosgan.gan.train import train
+from chaosgan.gan.train import balanced_weight, train
 from chaosgan.integrate import advance
 
 TINY = {"latent_dim": 8, "g_width": 16, "d_width": 8, "batch_size": 8, "sample_every": 100}
@@ -295,3 +295,18 @@ def test_a_run_with_a_shooting_layer_samples_through_it(lorenz, tmp_path):
     # the samples are the layer's output: applying it again changes nothing
     again = integrate_segments(x, flow, 8)
     assert (again - x).abs().max() / model.diameter < 1e-4  # sampled in float32
+
+
+def test_balanced_physics_weight_matches_the_gradients_at_the_output(lorenz, tmp_path):
+    fake = torch.randn(4, 3, 8, 8, dtype=torch.float64, requires_grad=True)
+    adversarial, residual = 3.0 * fake.sum(), 0.5 * fake.square().sum()
+    weight = balanced_weight(adversarial, residual, fake, balance=2.0)
+    expected = 2.0 * 3.0 * fake.numel() ** 0.5 / fake.detach().norm()  # |3 * 1| over |fake|
+    torch.testing.assert_close(weight, expected)
+    assert not weight.requires_grad
+    with pytest.raises(ChaosganError, match="physics_balance needs physics"):
+        load_config(overrides={**TINY, "physics_balance": 1.0})
+    balanced = {"physics": "known", "physics_balance": 0.5, "physics_start": 0}
+    cfg = load_config(overrides={**TINY, "epochs": 2, **balanced})
+    run = train(lorenz, tmp_path / "run", cfg, device="cpu")
+    assert all(w > 0 for w in run.history["physics_weight"]) and len(run.history["physics"]) == 2

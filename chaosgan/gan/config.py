@@ -93,6 +93,10 @@ class TrainConfig:
             data look like: a generator pushed towards orbits from the start finds the slow
             spirals near the fixed points, which are orbits too, and collapses onto them).
         physics_warmup: fraction of the run over which that weight then ramps up linearly.
+        physics_balance: when > 0, the physics loss's weight is set at every step so that its
+            gradient at the generator's output is ``physics_balance`` times the adversarial
+            losses' (an adaptive weight, Esser et al. 2021; ``physics_weight`` is then unused);
+            0 keeps the fixed ``physics_weight``.
         physics_steps: k, the steps after which the residual is taken (1: one-step).
         physics_substeps: RK4 steps per sampling step dt in the model's flow (2: within 4e-5
             attractor diameters of the exact flow, median, on Lorenz-63 at dt = 0.1).
@@ -141,6 +145,7 @@ class TrainConfig:
     physics_weight: float = 100.0
     physics_start: float = 0.0
     physics_warmup: float = 0.1
+    physics_balance: float = 0.0
     physics_steps: int = 1
     physics_substeps: int = 2
     shooting: int = 0
@@ -215,6 +220,10 @@ class TrainConfig:
                 raise ChaosganError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
         if not (self.series_weight >= 0 and self.physics_weight >= 0):  # also rejects NaN
             raise ChaosganError("series_weight and physics_weight must be >= 0")
+        if not self.physics_balance >= 0:
+            raise ChaosganError(f"physics_balance must be >= 0, got {self.physics_balance}")
+        if self.physics_balance > 0 and self.physics == "off":
+            raise ChaosganError("physics_balance needs physics on")
         if not self.series_residual_noise >= 0:
             raise ChaosganError("series_residual_noise must be >= 0")
         if self.lr_g <= 0 or self.lr_d <= 0:

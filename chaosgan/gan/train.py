@@ -382,7 +382,8 @@ def _train(
         order = torch.randperm(n, generator=_seeded(cfg.seed, epoch))[rank::world].to(dev)
         batches = [order[i : i + bs] for i in range(0, len(order) - bs + 1, bs)]
         # loss sums stay on the device: no host sync per step (checked once per epoch)
-        sums = {k: torch.zeros((), device=dev) for k in ("d_loss", "g_loss", "s_loss", "physics")}
+        keys = ("d_loss", "g_loss", "s_loss", "physics", "physics_weight")
+        sums = {k: torch.zeros((), device=dev) for k in keys}
         d_count = 0
         for i, idx in enumerate(batches):
             frac = (epoch + i / len(batches)) / cfg.epochs
@@ -481,7 +482,11 @@ def _train(
                     residual = residual_loss(
                         fake_series, flow, run.physics.diameter, cfg.physics_steps
                     )
-                loss_g = loss_g + cfg.physics_weight * ramp * residual
+                weight = torch.tensor(cfg.physics_weight, device=dev)
+                if cfg.physics_balance > 0 and ramp > 0:
+                    weight = balanced_weight(loss_g, residual, fake, cfg.physics_balance)
+                    sums["physics_weight"] += weight
+                loss_g = loss_g + weight * ramp * residual
                 sums["physics"] += residual.detach()
             run.opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
@@ -499,6 +504,8 @@ def _train(
             means["s_loss"] = sums["s_loss"].item() / max(d_count, 1)
         if flow is not None:
             means["physics"] = sums["physics"].item() / max(len(batches), 1)
+            if cfg.physics_balance > 0:  # the balanced weight, averaged over the epoch's steps
+                means["physics_weight"] = sums["physics_weight"].item() / max(len(batches), 1)
         _check_finite(means, epoch, run, out)
         run.epoch = epoch + 1
         for key, value in means.items():
@@ -513,6 +520,20 @@ def _train(
         if rank == 0 and figures_on and (run.epoch % cfg.sample_every == 0 or last):
             write_figures(run, data, out, fixed_z, shoot)
     return run
+
+
+def balanced_weight(
+    adversarial: torch.Tensor, residual: torch.Tensor, fake: torch.Tensor, balance: float
+) -> torch.Tensor:
+    """The physics loss's weight that makes its gradient at the generator's output ``fake``
+    ``balance`` times as large as the adversarial loss's (detached; the adaptive weight of
+    Esser, Rombach & Ommer 2021, "Taming transformers", taken at the output instead of the last
+    layer so it holds for every generator). A fixed weight lets whichever loss is larger at the
+    moment take over the generator; this one keeps the critics heard however small the residual
+    gets, and the residual heard however well the critics are fooled."""
+    g_adv = torch.autograd.grad(adversarial, fake, retain_graph=True)[0]
+    g_phys = torch.autograd.grad(residual, fake, retain_graph=True)[0]
+    return (balance * g_adv.norm() / (g_phys.norm() + 1e-12)).detach()
 
 
 def _sync_buffers(*modules: nn.Module) -> None:
