@@ -29,20 +29,62 @@ from chaosgan.errors import ChaosganError
 from chaosgan.resources import MAX_INTEGRATION_STEPS
 
 
-def parse_params(items: Sequence[str] | None) -> dict[str, float]:
+def parse_params(items: Sequence[str] | None, flag: str = "--param") -> dict[str, float]:
     """``["rho=35", "sigma=10"]`` -> ``{"rho": 35.0, "sigma": 10.0}`` with one-line errors."""
     params: dict[str, float] = {}
     for item in items or ():
         key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ChaosganError(f"--param expects NAME=VALUE, got {item!r}")
-        try:
-            params[key.strip()] = float(value)
-        except ValueError:
-            raise ChaosganError(f"--param {key}: {value!r} is not a number") from None
-        if not math.isfinite(params[key.strip()]):
-            raise ChaosganError(f"--param {key}: {value!r} is not a finite number")
+        key = key.strip()
+        if not sep or not key:
+            raise ChaosganError(f"{flag} expects NAME=VALUE, got {item!r}")
+        if key in params:
+            raise ChaosganError(f"{flag} {key} given twice")
+        params[key] = _number(key, value, flag)
     return params
+
+
+def _number(key: str, text: str, flag: str = "--param") -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ChaosganError(f"{flag} {key}: {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise ChaosganError(f"{flag} {key}: {text!r} is not a finite number")
+    return value
+
+
+def parse_param_specs(items: Sequence[str] | None) -> tuple[dict[str, float], dict]:
+    """``--param`` values of ``simulate``: ``NAME=VALUE`` (fixed), ``NAME=LOW:HIGH`` (drawn
+    uniformly per series) or ``NAME=A,B,...`` (one of these per series, equally likely).
+
+    Returns the fixed values and the :class:`~chaosgan.simulate.ParamDraw` of the others.
+    """
+    from chaosgan.simulate import ParamDraw
+
+    fixed: dict[str, float] = {}
+    vary: dict[str, ParamDraw] = {}
+    for item in items or ():
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ChaosganError(
+                f"--param expects NAME=VALUE, NAME=LOW:HIGH or NAME=A,B; got {item!r}"
+            )
+        if key in fixed or key in vary:
+            raise ChaosganError(f"--param {key} given twice")
+        if ":" in value:
+            low, _, high = value.partition(":")
+            draw = ParamDraw(_number(key, low), _number(key, high))
+            draw.check(key)
+            vary[key] = draw
+        elif "," in value:
+            choices = tuple(_number(key, v) for v in value.split(","))
+            if len(set(choices)) < 2:
+                raise ChaosganError(f"--param {key}: a choice needs two different values")
+            vary[key] = ParamDraw(choices=choices)
+        else:
+            fixed[key] = _number(key, value)
+    return fixed, vary
 
 
 def show_progress() -> bool:
@@ -67,6 +109,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         check_folder_writable(args.plots, args.force)
         if Path(args.plots).resolve() == Path(args.out).resolve():
             raise ChaosganError("--plots must be a folder other than --out")
+    fixed, vary = parse_param_specs(args.param)
     start = time.perf_counter()
     ds = simulate(
         system=args.system,
@@ -74,7 +117,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         steps=args.steps,
         dt=args.dt,
         seed=args.seed,
-        params=parse_params(args.param),
+        params=fixed,
+        vary=vary,
         burn_in=args.burn_in,
         method=args.method,
         substeps=args.substeps,
@@ -97,6 +141,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         "out": str(args.out),
         "system": ds.meta["system"],
         "params": ds.meta["params"],
+        "series_params": _series_param_ranges(ds),
         "n": ds.n_series,
         "steps": ds.meta["steps"],
         "dt": ds.dt,
@@ -112,7 +157,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if args.json:
         print_json(summary)
     else:
-        params = ", ".join(f"{k}={v:g}" for k, v in ds.meta["params"].items())
+        ranges = _series_param_ranges(ds)
+        params = ", ".join(
+            f"{k}={ranges[k][0]:g}..{ranges[k][1]:g} per series" if k in ranges else f"{k}={v:g}"
+            for k, v in ds.meta["params"].items()
+        )
         span = ds.dt * (ds.meta["steps"] - 1)
         print(
             f"wrote {args.out}: {ds.n_series} {ds.meta['system']} series ({params}), "
@@ -122,6 +171,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         for p in plots:
             print(f"  plot: {p}")
     return 0
+
+
+def _series_param_ranges(ds) -> dict[str, list[float]]:
+    """``{name: [min, max]}`` of the parameters that vary per series."""
+    return {
+        name: [float(ds.series_params[:, i].min()), float(ds.series_params[:, i].max())]
+        for i, name in enumerate(ds.series_param_names)
+    }
 
 
 def add_max_memory(p: argparse.ArgumentParser) -> None:
@@ -163,7 +220,12 @@ def add_simulate(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--seed", type=SEED, default=0, help="seed of the initial conditions")
     p.add_argument(
-        "--param", action="append", metavar="NAME=VALUE", help="override a parameter (repeatable)"
+        "--param",
+        action="append",
+        metavar="NAME=VALUE",
+        help="a parameter (repeatable): NAME=VALUE fixed, NAME=LOW:HIGH drawn uniformly per "
+        "series, NAME=A,B,... one of the values per series (seeded by --seed; stored in the "
+        "dataset as series_params)",
     )
     p.add_argument(
         "--burn-in",
@@ -198,6 +260,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         "path": str(args.data),
         "shape": [n, t, d],
         "images": ds.images is not None,
+        "series_params": _series_param_ranges(ds),
         "meta": ds.meta,
     }
     if args.json:
@@ -207,6 +270,8 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(f"{args.data}: {m['kind']} dataset of {n} series x {t} samples x {d} coordinates")
         print(f"  system {m['system']} {m['params']}, dt={m['dt']:g}, seed {m['seed']}")
         print(f"  images: {'yes' if ds.images is not None else 'no'}, chaosgan {m['version']}")
+        for name, (lo, hi) in summary["series_params"].items():
+            print(f"  per series: {name} in [{lo:g}, {hi:g}]")
     return 0
 
 
@@ -697,15 +762,28 @@ def cmd_sample(args: argparse.Namespace) -> int:
     check_writable(args.out, args.force)
     # per series: float32 image, float64 trajectory and its copies, the re-encoded image
     check_memory(args.n * 3 * 1024 * 40, f"sampling {args.n} series", args.max_memory)
+    import warnings
+
+    from chaosgan.gan.condition import ExtrapolationWarning
+
     training_data = load(args.train) if args.train else None
-    ds = sample(
-        args.run,
-        n=args.n,
-        seed=args.seed,
-        device=args.device,
-        project=args.project,
-        training_data=training_data,
-    )
+    condition = parse_params(args.condition, "--condition")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ExtrapolationWarning)
+        ds = sample(
+            args.run,
+            n=args.n,
+            seed=args.seed,
+            device=args.device,
+            project=args.project,
+            training_data=training_data,
+            condition=condition,
+        )
+    for w in caught:
+        if issubclass(w.category, ExtrapolationWarning):
+            print(f"warning: {w.message}", file=sys.stderr)
+        else:  # not ours: shown as Python would have
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     ds.save(args.out, force=args.force)
     summary = {
         "out": str(args.out),
@@ -715,15 +793,18 @@ def cmd_sample(args: argparse.Namespace) -> int:
         "system": ds.meta["system"],
         "source_epoch": ds.meta["source_epoch"],
         "projected": bool(ds.meta.get("projected", False)),
+        "condition": ds.meta.get("condition"),
+        "params": ds.meta.get("params"),
     }
     if args.project:
         summary["projection"] = ds.meta["projection"]
     if args.json:
         print_json(summary)
     else:
+        at = "".join(f", {k}={v:g}" for k, v in condition.items())
         print(
             f"wrote {args.out}: {ds.n_series} generated series (epoch {summary['source_epoch']}"
-            f" of {args.run}, seed {args.seed}), dt={ds.dt:g}"
+            f" of {args.run}, seed {args.seed}{at}), dt={ds.dt:g}"
         )
         if args.project:
             p = ds.meta["projection"]
@@ -750,6 +831,14 @@ def add_sample(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n", type=int_range(1), default=1000, help="series to generate (default 1000)")
     p.add_argument("--out", type=path_arg, required=True, help="output .npz")
     p.add_argument("--seed", type=SEED, default=0, help="seed of the latents")
+    p.add_argument(
+        "--condition",
+        action="append",
+        metavar="NAME=VALUE",
+        help="for a conditional run (config condition = [...]): the parameter value to generate "
+        "for, e.g. rho=33 (repeatable, one per conditioning parameter; outside the training "
+        "range: a warning, extrapolation)",
+    )
     add_max_memory(p)
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument(

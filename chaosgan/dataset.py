@@ -9,7 +9,12 @@ A dataset is an uncompressed ``.npz`` with
   ``format``, ``kind`` (``real`` or ``generated``), ``system``, ``params``, ``dt`` (time units per
   sample), ``steps`` (T), ``burn_in`` (time units discarded before the first sample, or null),
   ``seed``, ``normalisation`` (per-coordinate min/max) and ``version`` (of chaosgan), plus
-  optional extras (``method``, ``substeps``, ``source`` ...).
+  optional extras (``method``, ``substeps``, ``source`` ...);
+- ``series_params`` (optional): float64, shape ``(N, P)``, the parameters that vary per series
+  (drawn by ``chaosgan simulate --param rho=24:40``, or the condition a conditional generator
+  was asked for), their names in the meta key ``series_params`` (unique, known to the system);
+  the meta's ``params`` then holds, for those names, the centre of their range. Datasets
+  without it (all parameters fixed) load as before.
 
 Loading is one validation boundary that every reader goes through: the container is checked from
 its headers before anything is allocated (a zip of ``.npy`` arrays, the expected names and
@@ -64,6 +69,23 @@ class Dataset:
     trajectories: np.ndarray
     meta: dict[str, Any]
     images: np.ndarray | None = field(default=None, repr=False)
+    series_params: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def series_param_names(self) -> list[str]:
+        """Names of the per-series parameters (columns of ``series_params``); empty if none."""
+        return list(self.meta.get("series_params") or [])
+
+    def series_param(self, name: str) -> np.ndarray:
+        """Each series' value of parameter ``name``: ``(N,)``, from ``series_params`` when it
+        varies per series, else the meta's fixed value repeated."""
+        names = self.series_param_names
+        if name in names and self.series_params is not None:
+            return self.series_params[:, names.index(name)].copy()
+        params = self.meta.get("params") or {}
+        if name not in params:
+            raise ChaosganError(f"the dataset has no parameter {name!r}")
+        return np.full(self.n_series, float(params[name]))
 
     @property
     def n_series(self) -> int:
@@ -98,6 +120,8 @@ class Dataset:
         arrays = {"trajectories": self.trajectories, "meta": np.array(dumps(self.meta, None))}
         if self.images is not None:
             arrays["images"] = self.images
+        if self.series_params is not None:
+            arrays["series_params"] = self.series_params
 
         def write(tmp: Path) -> None:
             with open(tmp, "wb") as f:
@@ -125,9 +149,12 @@ def make_dataset(
     seed: int | None,
     burn_in: float | None,
     normalisation: Normalisation | None = None,
+    series_params: tuple[list[str], np.ndarray] | None = None,
     **extra: Any,
 ) -> Dataset:
-    """Build a validated :class:`Dataset`, computing the normalisation and images when possible."""
+    """Build a validated :class:`Dataset`, computing the normalisation and images when possible;
+    ``series_params``: ``(names, values)`` of the parameters that vary per series, ``values``
+    of shape ``(N, len(names))``."""
     trajectories = np.ascontiguousarray(trajectories, dtype=np.float64)
     norm = normalisation or Normalisation.fit(trajectories)
     meta = {
@@ -143,9 +170,14 @@ def make_dataset(
         "version": __version__,
         **extra,
     }
+    values = None
+    if series_params is not None:
+        names, values = series_params
+        meta["series_params"] = list(names)
+        values = np.ascontiguousarray(values, dtype=np.float64)
     _, t, d = trajectories.shape
     images = encode(trajectories, norm) if can_encode(t, d) else None
-    ds = Dataset(trajectories=trajectories, meta=meta, images=images)
+    ds = Dataset(trajectories=trajectories, meta=meta, images=images, series_params=values)
     validate(ds)
     return ds
 
@@ -193,6 +225,20 @@ def _check_params(meta: dict[str, Any], d: int) -> str | None:
             return str(exc)
         if dim != d:
             return f"give a {dim}-dimensional {system}, but the trajectories have D = {d}"
+    return None
+
+
+def _check_series_param_names(meta: dict[str, Any]) -> str | None:
+    names, params = meta["series_params"], meta.get("params")
+    if not isinstance(names, list) or not names or not all(isinstance(x, str) for x in names):
+        return "must be a non-empty list of parameter names"
+    if len(set(names)) != len(names):
+        return "must name each parameter once"
+    if not isinstance(params, dict):
+        return "needs the meta params to hold the same parameters"
+    unknown = [x for x in names if x not in params]
+    if unknown:
+        return f"names {', '.join(unknown)}, not among the parameters ({', '.join(params)})"
     return None
 
 
@@ -249,6 +295,7 @@ META_SCHEMA: dict[str, Any] = {
             else f"must be an integer in [1, {MAX_SUBSTEPS}]"
         )
     ),
+    "series_params": None,  # needs the params and the array too: _check_series_param_names
     "source_run": _optional(lambda v, d, t: None if isinstance(v, str) else "must be a string"),
     "source_epoch": _optional(
         lambda v, d, t: None if _is_int(v) and v >= 0 else "must be an integer >= 0"
@@ -276,7 +323,12 @@ def validate_meta(meta: Any, shape: tuple[int, int, int], source: str = "dataset
     for key, check in META_SCHEMA.items():
         if key not in meta:
             continue
-        problem = _check_params(meta, d) if key == "params" else check(meta[key], d, t)
+        if key == "params":
+            problem = _check_params(meta, d)
+        elif key == "series_params":
+            problem = _check_series_param_names(meta)
+        else:
+            problem = check(meta[key], d, t)
         if problem:
             raise ChaosganError(f"{source}: meta {key} {problem}, got {_short(meta[key])}")
 
@@ -305,10 +357,39 @@ def validate(ds: Dataset, source: str = "dataset") -> None:
             raise ChaosganError(f"{source}: images must be float32, got {ds.images.dtype}")
         if not np.isfinite(ds.images).all():
             raise ChaosganError(f"{source}: images contain NaN or inf")
+    _validate_series_params(ds, source)
+
+
+def _validate_series_params(ds: Dataset, source: str) -> None:
+    """The ``series_params`` array against its names in the meta: both or neither, shape
+    ``(N, P)``, float64, finite."""
+    values, names = ds.series_params, ds.meta.get("series_params")
+    if values is None and names is None:
+        return
+    if values is None:
+        raise ChaosganError(f"{source}: meta names series_params but the array is missing")
+    if names is None:
+        raise ChaosganError(f"{source}: a series_params array but no names in the meta")
+    want = (ds.n_series, len(names))
+    if not isinstance(values, np.ndarray) or values.shape != want:
+        raise ChaosganError(
+            f"{source}: series_params must have shape {want} (N series x {len(names)} "
+            f"parameters), got {np.shape(values)}"
+        )
+    if values.dtype != np.float64:
+        raise ChaosganError(f"{source}: series_params must be float64, got {values.dtype}")
+    if not np.isfinite(values).all():
+        bad = int((~np.isfinite(values)).any(axis=1).sum())
+        raise ChaosganError(f"{source}: series_params contain NaN or inf (in {bad} series)")
 
 
 # --- the container -------------------------------------------------------------------------------
-ARRAYS = {"trajectories": np.float64, "images": np.float32, "meta": None}  # None: unicode scalar
+ARRAYS = {
+    "trajectories": np.float64,
+    "images": np.float32,
+    "series_params": np.float64,
+    "meta": None,
+}  # None: unicode scalar
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 
 
@@ -429,6 +510,7 @@ def load(path: str | Path) -> Dataset:
             trajectories = npz["trajectories"]
             meta_raw = npz["meta"]
             images = npz["images"] if "images" in found else None
+            series_params = npz["series_params"] if "series_params" in found else None
     except ChaosganError:
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
@@ -437,7 +519,7 @@ def load(path: str | Path) -> Dataset:
         meta = json.loads(str(meta_raw))
     except json.JSONDecodeError as exc:
         raise ChaosganError(f"{path}: meta is not valid JSON ({exc})") from None
-    ds = Dataset(trajectories=trajectories, meta=meta, images=images)
+    ds = Dataset(trajectories=trajectories, meta=meta, images=images, series_params=series_params)
     validate(ds, source=str(path))
     bad = nonfinite(meta)  # NaN / Infinity: accepted by Python's reader, but not JSON
     if bad:

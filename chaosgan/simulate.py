@@ -4,11 +4,19 @@ Initial conditions are drawn uniformly from the system's ``initial_box`` with a 
 ``numpy.random.Generator``; each trajectory then runs ``burn_in`` time units before its first
 sample, so the transient is discarded and every sample lies (to plotting accuracy) on the attractor.
 The same seed gives the same dataset bit for bit on the CPU.
+
+Parameters may vary per series (:class:`ParamDraw`: uniform on an interval, or a choice among
+values): they are drawn from the same seeded generator after the initial conditions (so a
+dataset without them is unchanged), integrated in one batch (every right-hand side broadcasts
+``(N,)`` parameter arrays against the states, see :mod:`chaosgan.systems`), and stored as the
+dataset's ``series_params`` array.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -21,6 +29,59 @@ from chaosgan.resources import MAX_INTEGRATION_STEPS, check_memory
 from chaosgan.systems import System, get_system
 
 DEFAULT_BURN_IN = 20.0  # time units
+
+
+@dataclass(frozen=True)
+class ParamDraw:
+    """How one parameter varies across series: uniform on ``[low, high]`` or, with ``choices``,
+    each series takes one of those values with equal probability."""
+
+    low: float = 0.0
+    high: float = 0.0
+    choices: tuple[float, ...] = ()
+
+    def check(self, name: str) -> None:
+        values = self.choices or (self.low, self.high)
+        if not all(math.isfinite(v) for v in values):
+            raise ChaosganError(f"parameter {name}: values must be finite, got {values}")
+        if not self.choices and not self.low < self.high:
+            raise ChaosganError(
+                f"parameter {name}: a range needs low < high, got {self.low:g}:{self.high:g}"
+            )
+
+    def draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` values, float64."""
+        if self.choices:
+            return np.asarray(self.choices, dtype=np.float64)[
+                rng.integers(len(self.choices), size=n)
+            ]
+        return rng.uniform(self.low, self.high, size=n)
+
+    @property
+    def centre(self) -> float:
+        """The middle of the range (of the choices' range): the meta's ``params`` value."""
+        values = self.choices or (self.low, self.high)
+        return (min(values) + max(values)) / 2
+
+
+def check_draws(system: System, draws: Mapping[str, ParamDraw]) -> None:
+    """Finite ranges with low < high, of parameters the system has and that may vary."""
+    for name, d in draws.items():
+        d.check(name)
+        if name in system.integer_params:
+            raise ChaosganError(f"parameter {name} sets the dimension; it cannot vary per series")
+    system.resolve_params({k: d.centre for k, d in draws.items()})  # unknown names
+
+
+def draw_series_params(
+    system: System, draws: Mapping[str, ParamDraw], n: int, rng: np.random.Generator
+) -> tuple[list[str], np.ndarray]:
+    """Names and ``(n, P)`` values of the parameters that vary per series, checked against the
+    system (known names; not the integer parameters, which set the dimension)."""
+    check_draws(system, draws)
+    names = list(draws)
+    values = np.stack([draws[k].draw(n, rng) for k in names], axis=1)
+    return names, values
 
 
 def random_initial_states(
@@ -43,13 +104,18 @@ def simulate_states(
     device: str = "cpu",
     progress: bool = False,
 ) -> np.ndarray:
-    """Burn in from ``x0`` (shape ``(D, N)``) and return ``(N, steps, D)`` float64 samples."""
+    """Burn in from ``x0`` (shape ``(D, N)``) and return ``(N, steps, D)`` float64 samples;
+    a parameter may be an ``(N,)`` array, one value per trajectory."""
     substeps = DEFAULT_SUBSTEPS[method] if substeps is None else substeps
     h = dt / substeps
     if device == "cuda":
         import torch
 
         x = torch.as_tensor(x0, dtype=torch.float64, device="cuda")
+        params = {
+            k: torch.as_tensor(v, device="cuda") if isinstance(v, np.ndarray) else v
+            for k, v in params.items()
+        }
     else:
         x = x0
     x = advance(system.rhs, x, params, h, int(round(burn_in / h)), method)
@@ -80,6 +146,7 @@ def simulate(
     device: str = "cpu",
     progress: bool = False,
     max_memory: int | None = None,
+    vary: Mapping[str, ParamDraw] | None = None,
 ) -> Dataset:
     """Simulate ``n`` trajectories of ``steps`` samples every ``dt`` time units.
 
@@ -90,6 +157,9 @@ def simulate(
         dt: sampling step in time units; default: the system's ``sample_dt``.
         seed: seed of the initial conditions.
         params: parameter overrides, e.g. ``{"rho": 35.0}``.
+        vary: parameters drawn per series, e.g. ``{"rho": ParamDraw(24.0, 40.0)}`` (seeded by
+            ``seed``; stored as the dataset's ``series_params``, the meta's ``params`` holding
+            the centre of each range). A name may not be in both ``params`` and ``vary``.
         burn_in: time units integrated and discarded before the first sample.
         method: ``"rk4"`` (default) or ``"dop853"``, fixed-step (see :mod:`chaosgan.integrate`).
         substeps: integration steps per sample (default 10 for rk4, 4 for dop853).
@@ -102,7 +172,12 @@ def simulate(
         A real :class:`~chaosgan.dataset.Dataset` (with images when steps = 1024 and D = 3).
     """
     sys_ = get_system(system)
-    p = sys_.resolve_params(params)
+    vary = dict(vary or {})
+    check_draws(sys_, vary)
+    both = sorted(set(vary) & set(params or {}))
+    if both:
+        raise ChaosganError(f"parameter {both[0]} is given both a fixed value and a range")
+    p = sys_.resolve_params({**(params or {}), **{k: d.centre for k, d in vary.items()}})
     dt = sys_.sample_dt if dt is None else float(dt)
     if n < 1:
         raise ChaosganError(f"n must be >= 1, got {n}")
@@ -128,8 +203,15 @@ def simulate(
     check_memory(memory_estimate(n, steps, d), f"{n} series x {steps} samples", max_memory)
     rng = np.random.default_rng(seed)
     x0 = random_initial_states(sys_, p, n, rng)
+    series_params = None
+    per_series: dict = dict(p)
+    if vary:
+        series_params = draw_series_params(sys_, vary, n, rng)
+        per_series.update(zip(series_params[0], series_params[1].T, strict=True))
     with np.errstate(over="ignore", invalid="ignore"):
-        traj = simulate_states(sys_, p, x0, dt, steps, burn_in, method, substeps, device, progress)
+        traj = simulate_states(
+            sys_, per_series, x0, dt, steps, burn_in, method, substeps, device, progress
+        )
     if not np.isfinite(traj).all():
         raise ChaosganError(
             f"{system} diverged with params {p} at dt={dt} (step {dt / substeps}); "
@@ -146,4 +228,5 @@ def simulate(
         method=method,
         substeps=substeps,
         coordinates=sys_.coordinate_names(p),
+        series_params=series_params,
     )

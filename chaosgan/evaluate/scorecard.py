@@ -58,6 +58,11 @@ def independent_real(real: Dataset, seed_offset: int = 1000) -> Dataset:
     from chaosgan.simulate import simulate
 
     meta = real.meta
+    if real.series_param_names:
+        raise ChaosganError(
+            f"the real data vary {', '.join(real.series_param_names)} per series: pass a second "
+            "real dataset as the floor (--floor), or score against real data at one value"
+        )
     if meta.get("system") not in SYSTEMS:
         raise ChaosganError(
             "the real data's system is unknown: pass a second real dataset as the floor "
@@ -76,10 +81,38 @@ def independent_real(real: Dataset, seed_offset: int = 1000) -> Dataset:
     )
 
 
+def parameter_mismatch(real: Dataset, other: Dataset) -> str | None:
+    """A warning when ``other`` names fixed system parameters that differ from the real data's
+    (a conditional generator sampled at rho = 33 scored against real data at rho = 28);
+    parameters that vary per series in either are not compared."""
+    a, b = real.meta.get("params"), other.meta.get("params")
+    if not isinstance(a, dict) or not isinstance(b, dict):
+        return None
+    if real.meta.get("system") != other.meta.get("system"):
+        return None
+    skip = set(real.series_param_names) | {
+        name
+        for name in other.series_param_names
+        if other.series_params is not None and np.ptp(other.series_param(name)) > 0
+    }
+    differ = [
+        f"{k}: {b[k]:g} vs {a[k]:g}"
+        for k in sorted(set(a) & set(b) - skip)
+        if not np.isclose(a[k], b[k], rtol=1e-9, atol=0)
+    ]
+    if not differ:
+        return None
+    return (
+        f"the generated data's parameters differ from the real data's ({'; '.join(differ)}): "
+        "they describe another system"
+    )
+
+
 def flow_of(real: Dataset) -> tuple[Any, Any, str]:
-    """The flow to judge one-step dynamics with: the known system, else an identified model."""
+    """The flow to judge one-step dynamics with: the known system (when its parameters are
+    the same for every real series), else a model identified on the real data."""
     name = real.meta.get("system")
-    if name in SYSTEMS and real.meta.get("params"):
+    if name in SYSTEMS and real.meta.get("params") and not real.series_param_names:
         return SYSTEMS[name].rhs, real.meta["params"], f"known system {name}"
     from chaosgan.identify.fit import fit_coefficients
     from chaosgan.identify.library import PolynomialLibrary, PolynomialModel
@@ -312,6 +345,9 @@ def score(
         raise ChaosganError(f"real data: {real.n_series} series; the scorecard needs at least 2")
     check_compatible(real, generated, "generated data")
     warnings: list[str] = []
+    mismatch = parameter_mismatch(real, generated)
+    if mismatch:
+        warnings.append(mismatch)
     lyapunov_params = resolve_params(real, method, lyapunov_params)
     est = compare_exponents(real, generated, method=method, params=lyapunov_params, backend=backend)
     for side, n_failed in est.failures().items():

@@ -9,7 +9,9 @@ needs nothing but the run folder, and the sha256 of the training trajectories
 Every loaded checkpoint goes through one typed schema (:func:`validate_checkpoint`): a file that
 torch can load but whose config, epoch, history or normalisation has the wrong type is refused
 with the file name and the offending key, before anything is built from it. Keys beyond the
-schema (``physics``, ...) are allowed; the known optional ones are checked when present.
+schema (``physics``, ...) are allowed; the known optional ones are checked when present, and a
+conditional run's ``condition`` (names, training range, sample of training values) is required
+and checked against its config.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import torch
 from chaosgan.atomic import write_atomic
 from chaosgan.dataset import DT_RANGE
 from chaosgan.errors import ChaosganError
+from chaosgan.gan.condition import check_condition_dict
 from chaosgan.gan.config import TrainConfig, apply_overrides
 
 FORMAT = "chaosgan-checkpoint/1"
@@ -216,11 +219,17 @@ def validate_checkpoint(ckpt: Any, source: str = "checkpoint") -> dict[str, Any]
         needs.append("physics")
     if config.series_weight > 0:
         needs += ["series_critic", "opt_s"]
+    if config.condition:
+        needs.append("condition")
     missing = [k for k in needs if k not in ckpt]
     if missing:
         raise ChaosganError(
             f"{source}: checkpoint lacks {', '.join(missing)} (its config uses them)"
         )
+    if config.condition:
+        problem = check_condition_dict(ckpt["condition"], config.condition)
+        if problem:
+            raise ChaosganError(f"{source}: checkpoint condition {problem}")
     n = len(ckpt["history"]["d_loss"])
     if len(ckpt["history"]["g_loss"]) != n or n != ckpt["epoch"]:
         raise ChaosganError(

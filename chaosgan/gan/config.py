@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import sys
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,12 @@ class TrainConfig:
             laid back to raster before decoding.
         pack: samples the discriminator judges together (PacGAN, Lin et al. 2018), which lets it
             see mode collapse; 1 = each alone. Must divide batch_size.
+        condition: names of system parameters to condition on (``["rho"]``; empty: an
+            unconditional GAN). The data must vary them per series (``chaosgan simulate
+            --param rho=24:40``); each is scaled to [-1, 1] by its range in the training data
+            (saved in the checkpoint), fed to the generator concatenated to z, and to both
+            critics by projection (:mod:`chaosgan.gan.models`). Not with ``physics``: one
+            model of the dynamics cannot hold across the parameters.
     Optimisation:
         epochs: passes over the data.
         batch_size: images per step (per process under DDP).
@@ -115,6 +121,7 @@ class TrainConfig:
     d_width: int = 64
     layout: str = "raster"
     pack: int = 1
+    condition: list[str] = field(default_factory=list)
     epochs: int = 200
     batch_size: int = 64
     lr_g: float = 2e-4
@@ -221,6 +228,20 @@ class TrainConfig:
             raise ChaosganError("series_residual_noise must be >= 0")
         if self.lr_g <= 0 or self.lr_d <= 0:
             raise ChaosganError("learning rates must be positive")
+        if not isinstance(self.condition, list) or not all(
+            isinstance(x, str) and x for x in self.condition
+        ):
+            raise ChaosganError(
+                f"condition must be a list of parameter names, got {self.condition!r}"
+            )
+        if len(set(self.condition)) != len(self.condition):
+            raise ChaosganError(f"condition names a parameter twice: {self.condition}")
+        if self.condition and self.physics != "off":
+            raise ChaosganError(
+                f"physics = {self.physics!r} needs one model of the dynamics, but a run "
+                f"conditional on {', '.join(self.condition)} spans many parameter values "
+                "(identifying a model per condition is not implemented); use physics = 'off'"
+            )
         if self.pack < 1 or self.batch_size % self.pack:
             raise ChaosganError(f"pack ({self.pack}) must divide batch_size ({self.batch_size})")
         return self
@@ -302,6 +323,10 @@ def apply_overrides(config: TrainConfig, overrides: dict[str, Any], source: str)
                 raise ChaosganError(f"{source}: {key} must be a finite number, got {value!r}")
         if isinstance(default, str) and not isinstance(value, str):
             raise ChaosganError(f"{source}: {key} must be a string, got {value!r}")
+        if isinstance(default, list):
+            if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+                raise ChaosganError(f"{source}: {key} must be a list of names, got {value!r}")
+            value = list(value)
         values[key] = value
     return TrainConfig(**values)
 

@@ -23,7 +23,12 @@ def update_ema(ema: nn.Module, model: nn.Module, decay: float, step: int) -> Non
 
 @torch.no_grad()
 def standing_statistics(
-    generator: nn.Module, latent_dim: int, seed: int = 0, n_batches: int = 16, batch_size: int = 256
+    generator: nn.Module,
+    latent_dim: int,
+    seed: int = 0,
+    n_batches: int = 16,
+    batch_size: int = 256,
+    conditions: torch.Tensor | None = None,
 ) -> nn.Module:
     """Recompute BatchNorm statistics for the (EMA) generator's own weights, then eval mode.
 
@@ -31,7 +36,9 @@ def standing_statistics(
     weights produce other activation statistics, and normalising them with the wrong ones
     collapses the samples (in a 60-epoch run: output std 0.01 instead of 0.3). As in BigGAN's
     "standing statistics" (Brock et al. 2019), the statistics are re-estimated from fresh
-    latents, as a cumulative average, with a seeded generator.
+    latents, as a cumulative average, with a seeded generator. A conditional generator is given
+    ``conditions`` ``(M, P)`` (scaled as in training) drawn at random from the training ones:
+    the statistics must be those of the training mixture, not of the one condition sampled.
     """
     bns = [m for m in generator.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     if not bns:  # e.g. the recurrent generator: nothing to re-estimate
@@ -44,7 +51,12 @@ def standing_statistics(
     gen = torch.Generator().manual_seed(seed)
     device = next(generator.parameters()).device
     for _ in range(n_batches):
-        generator(torch.randn(batch_size, latent_dim, generator=gen).to(device))
+        z = torch.randn(batch_size, latent_dim, generator=gen).to(device)
+        if conditions is None:
+            generator(z)
+        else:
+            rows = torch.randint(len(conditions), (batch_size,), generator=gen)
+            generator(z, conditions[rows].to(device))
     for bn, momentum in zip(bns, momenta, strict=True):
         bn.momentum = momentum
     return generator.eval()

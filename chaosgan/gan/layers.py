@@ -26,8 +26,8 @@ def conv_transpose2d(
     return _maybe_sn(nn.ConvTranspose2d(in_ch, out_ch, kernel, stride, padding, bias=False), sn)
 
 
-def linear(in_features: int, out_features: int, sn: bool) -> nn.Module:
-    return _maybe_sn(nn.Linear(in_features, out_features), sn)
+def linear(in_features: int, out_features: int, sn: bool, bias: bool = True) -> nn.Module:
+    return _maybe_sn(nn.Linear(in_features, out_features, bias=bias), sn)
 
 
 def conv1d(in_ch: int, out_ch: int, kernel: int, dilation: int = 1, sn: bool = True) -> nn.Module:

@@ -20,6 +20,16 @@ et al. 2016) gives a logit for every window of about 60 samples, averaged in the
 PatchGAN (Isola et al. 2017). The windows are short enough that the critic must judge the local
 dynamics (how a state moves on to the next) and many per series, so it learns fast.
 
+Conditional models (``cond_dim > 0``, a vector y of system parameters scaled to [-1, 1]): the
+generator takes y concatenated to z (Mirza & Osindero 2014, "Conditional generative adversarial
+nets"), and both critics are *projection discriminators* (Miyato & Koyama 2018, "cGANs with
+projection discriminator", ICLR): the logit gains ``<embed(y), phi(x)>``, the inner product of
+a learnt embedding of the condition with the critic's features. For a continuous y the
+embedding is linear (spectrally normalised like the rest of the critic); with PacGAN packs the
+conditions of a pack are concatenated, as its images are. The projection form makes the critic
+model the log-ratio of the conditional densities, which is what a conditional generator needs
+to be told, and unlike concatenating y to the input it cannot ignore the condition cheaply.
+
 :class:`RecurrentGenerator` is the sequence models' alternative to drawing an image: a GRU (Cho et
 al. 2014) produces the series step by step, as recurrent GANs for time series do (C-RNN-GAN,
 Mogren 2016; TimeGAN, Yoon et al. 2019), and :class:`SeriesToImage`, the exact inverse of
@@ -44,13 +54,17 @@ from chaosgan.gan.layers import conv1d, conv2d, conv_transpose2d, linear
 
 
 class Generator(nn.Module):
-    """z ``(B, latent_dim)`` -> images ``(B, 3, 32, 32)`` in [-1, 1]."""
+    """z ``(B, latent_dim)`` (and the condition y ``(B, cond_dim)`` when ``cond_dim > 0``,
+    concatenated to z) -> images ``(B, 3, 32, 32)`` in [-1, 1]."""
 
-    def __init__(self, latent_dim: int = 100, width: int = 256, channels: int = 3):
+    def __init__(
+        self, latent_dim: int = 100, width: int = 256, channels: int = 3, cond_dim: int = 0
+    ):
         super().__init__()
         w = width
+        self.cond_dim = cond_dim
         self.net = nn.Sequential(
-            conv_transpose2d(latent_dim, w, 4, 1, 0),  # 1 -> 4
+            conv_transpose2d(latent_dim + cond_dim, w, 4, 1, 0),  # 1 -> 4
             nn.BatchNorm2d(w),
             nn.ReLU(True),
             conv_transpose2d(w, w // 2, 4, 2, 1),  # 4 -> 8
@@ -63,8 +77,21 @@ class Generator(nn.Module):
             nn.Tanh(),
         )
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if self.cond_dim:
+            if y is None:
+                raise ValueError("a conditional generator needs the condition y")
+            z = torch.cat([z, y.to(z.dtype)], dim=1)
         return self.net(z[:, :, None, None])
+
+
+def _project(embed: nn.Module | None, y: torch.Tensor | None, pack: int) -> torch.Tensor | None:
+    """``embed`` of each pack's conditions, concatenated: ``(B / pack, features)``."""
+    if embed is None:
+        return None
+    if y is None:
+        raise ValueError("a conditional critic needs the condition y")
+    return embed(y.reshape(y.shape[0] // pack, -1))
 
 
 class RecurrentGenerator(nn.Module):
@@ -95,11 +122,13 @@ class RecurrentGenerator(nn.Module):
         inputs: int = 16,
         chunk: int = 32,
         channels: int = IMAGE_CHANNELS,
+        cond_dim: int = 0,
     ):
         super().__init__()
         self.layers, self.hidden, self.chunk = layers, hidden, chunk
-        self.initial = nn.Linear(latent_dim, layers * hidden)
-        self.step_input = nn.Linear(latent_dim, inputs)
+        self.cond_dim = cond_dim
+        self.initial = nn.Linear(latent_dim + cond_dim, layers * hidden)
+        self.step_input = nn.Linear(latent_dim + cond_dim, inputs)
         self.gru = nn.GRU(inputs, hidden, num_layers=layers, batch_first=True)
         self.readout = nn.Linear(hidden, channels)
         self.to_image = SeriesToImage(layout)
@@ -127,8 +156,13 @@ class RecurrentGenerator(nn.Module):
             elif name.startswith("bias_hh"):
                 weight[h : 2 * h] = update_bias
 
-    def series(self, z: torch.Tensor) -> torch.Tensor:
-        """The series ``(B, 1024, 3)`` in the [-1, 1] scale."""
+    def series(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """The series ``(B, 1024, 3)`` in the [-1, 1] scale (a conditional generator's
+        condition ``y`` is concatenated to z, as in :class:`Generator`)."""
+        if self.cond_dim:
+            if y is None:
+                raise ValueError("a conditional generator needs the condition y")
+            z = torch.cat([z, y.to(z.dtype)], dim=1)
         b = z.shape[0]
         h0 = torch.tanh(self.initial(z)).reshape(b, self.layers, self.hidden).transpose(0, 1)
         x = self.step_input(z)[:, None, :].expand(b, IMAGE_STEPS, -1)
@@ -139,18 +173,21 @@ class RecurrentGenerator(nn.Module):
             h = h.detach()  # truncated backpropagation through time
         return torch.tanh(self.readout(torch.cat(states, dim=1)))
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.to_image(self.series(z))
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.to_image(self.series(z, y))
 
 
-def make_generator(kind: str, latent_dim: int, width: int, layout: str) -> nn.Module:
+def make_generator(
+    kind: str, latent_dim: int, width: int, layout: str, cond_dim: int = 0
+) -> nn.Module:
     """The generator a config names: ``dcgan`` (:class:`Generator`, ``width`` channels at 4x4)
     or ``recurrent`` (:class:`RecurrentGenerator`, ``width`` hidden units, drawing in
-    ``layout``); both map z ``(B, latent_dim)`` to images in the GAN's layout."""
+    ``layout``); both map z ``(B, latent_dim)`` (and a condition ``(B, cond_dim)`` when
+    ``cond_dim > 0``) to images in the GAN's layout."""
     if kind == "dcgan":
-        return Generator(latent_dim, width)
+        return Generator(latent_dim, width, cond_dim=cond_dim)
     if kind == "recurrent":
-        return RecurrentGenerator(latent_dim, width, layout)
+        return RecurrentGenerator(latent_dim, width, layout, cond_dim=cond_dim)
     raise ValueError(f"unknown generator {kind!r}")
 
 
@@ -168,6 +205,7 @@ class Discriminator(nn.Module):
         channels: int = 3,
         sn: bool = True,
         pack: int = 1,
+        cond_dim: int = 0,
     ):
         super().__init__()
         w = width
@@ -183,11 +221,18 @@ class Discriminator(nn.Module):
             nn.LeakyReLU(0.1, True),
         )
         self.head = linear(4 * w * 4 * 4, 1, sn)
+        # projection discriminator: logit += <embed(y), features>
+        self.embed = linear(cond_dim * pack, 4 * w * 4 * 4, sn, bias=False) if cond_dim else None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         b, c, h, w = x.shape
         x = x.reshape(b // self.pack, self.pack * c, h, w)  # PacGAN: consecutive samples stacked
-        return self.head(self.features(x).flatten(1)).squeeze(1)
+        features = self.features(x).flatten(1)
+        logits = self.head(features).squeeze(1)
+        projection = _project(self.embed, y, self.pack)
+        if projection is not None:
+            logits = logits + (projection.to(features.dtype) * features).sum(1)
+        return logits
 
 
 class ImageToSeries(nn.Module):
@@ -260,6 +305,7 @@ class SeriesCritic(nn.Module):
         pack: int = 1,
         diff_scale: float = 1.0,
         residual: bool = False,
+        cond_dim: int = 0,
     ):
         super().__init__()
         w = width
@@ -271,11 +317,19 @@ class SeriesCritic(nn.Module):
         for c_out, dilation in ((w, 1), (w, 2), (2 * w, 4), (2 * w, 8)):
             layers += [conv1d(c_in, c_out, 5, dilation=dilation), nn.LeakyReLU(0.1, True)]
             c_in = c_out
-        layers.append(conv1d(c_in, 1, 1))
+        layers.append(conv1d(c_in, 1, 1))  # the head: net[-1] (one Sequential, as saved)
         self.net = nn.Sequential(*layers)
+        # projection discriminator on every window: logit += <embed(y), features(window)>
+        self.embed = linear(cond_dim * pack, c_in, True, bias=False) if cond_dim else None
 
-    def forward(self, series: torch.Tensor, residual: torch.Tensor | None = None) -> torch.Tensor:
-        """``series`` ``(B, T, D)``; ``residual`` ``(B, T, D)`` when built with ``residual``."""
+    def forward(
+        self,
+        series: torch.Tensor,
+        residual: torch.Tensor | None = None,
+        y: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """``series`` ``(B, T, D)``; ``residual`` ``(B, T, D)`` when built with ``residual``;
+        the condition ``y`` ``(B, cond_dim)`` when built with ``cond_dim``."""
         x = series.transpose(1, 2)  # (B, D, T)
         channels = [x, torch.diff(x, dim=2, prepend=x[:, :, :1]) * self.diff_scale]
         if self.residual:
@@ -284,7 +338,12 @@ class SeriesCritic(nn.Module):
             channels.append(residual.transpose(1, 2))
         b, d, t = x.shape
         x = torch.cat(channels, dim=1).reshape(b // self.pack, self.pack * len(channels) * d, t)
-        return self.net(x).squeeze(1)
+        features = self.net[:-1](x)
+        logits = self.net[-1](features).squeeze(1)
+        projection = _project(self.embed, y, self.pack)
+        if projection is not None:
+            logits = logits + torch.einsum("bc,bct->bt", projection.to(features.dtype), features)
+        return logits
 
 
 def difference_scale(images: np.ndarray) -> float:

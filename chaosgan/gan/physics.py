@@ -190,6 +190,12 @@ def physics_model(data: Dataset, source: str, seed: int = 0) -> PhysicsModel:
     diameter = float(np.linalg.norm(np.subtract(norm.maximum, norm.minimum)))
     names = tuple(data.coordinate_names)
     d = data.trajectories.shape[2]
+    varying = data.series_param_names
+    if varying:  # one model cannot describe series of several parameter values
+        raise ChaosganError(
+            f"physics = {source!r} needs one model of the dynamics, but the training data vary "
+            f"{', '.join(varying)} per series; use physics = 'off'"
+        )
     if source == "known":
         system = SYSTEMS.get(data.meta.get("system") or "")
         if system is None or not data.meta.get("params"):

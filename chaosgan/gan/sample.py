@@ -13,11 +13,18 @@ its training data; the meta then says ``projected: true``, which model was used 
 was identified or the true equations), how far the series moved, and what fraction of the drawn
 series had an orbit near them (the others are dropped and more drawn: a selection, so it is
 recorded).
+
+A conditional run (trained with ``condition = ["rho"]``) is sampled for one requested value
+(``condition={"rho": 33.0}``): every series gets it, the output's ``params`` hold it and its
+``series_params`` array records it per series, so the scorecard compares the samples with real
+data simulated at that value. A value outside the training range is allowed with a warning
+(an extrapolation, flagged in the meta as ``condition.extrapolation``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +36,7 @@ from chaosgan.device import resolve_torch_device
 from chaosgan.encoding import Normalisation, apply_layout, decode
 from chaosgan.errors import ChaosganError
 from chaosgan.gan.checkpoint import load_checkpoint
+from chaosgan.gan.condition import Condition, ExtrapolationWarning
 from chaosgan.gan.config import TrainConfig, apply_overrides
 from chaosgan.gan.ema import standing_statistics
 from chaosgan.gan.models import ImageToSeries, make_generator
@@ -46,48 +54,70 @@ def sample(
     batch_size: int = 1024,
     project: bool = False,
     training_data: Dataset | None = None,
+    condition: Mapping[str, float] | None = None,
 ) -> Dataset:
     """``n`` generated series from the run folder (or checkpoint file) ``run``; with
     ``project``, each replaced by the nearest orbit of the run's model (see the module), or,
     for a run without one, of a model identified from ``training_data`` (default: the data file
-    the checkpoint names)."""
+    the checkpoint names). A conditional run needs ``condition`` (``{"rho": 33.0}``), one
+    value per conditioning parameter; values outside the training range warn
+    (:class:`~chaosgan.gan.condition.ExtrapolationWarning`), an unconditional run refuses one."""
     if n < 1:
         raise ChaosganError(f"n must be >= 1, got {n}")
     dev = resolve_torch_device(device)
     ckpt = load_checkpoint(run, dev)
     config = apply_overrides(TrainConfig(), ckpt["config"], "checkpoint")
-    g = make_generator(config.generator, config.latent_dim, config.g_width, config.layout)
+    meta = ckpt["data_meta"]
+    cond: tuple[torch.Tensor, ...] = ()
+    training = None
+    params = meta.get("params")
+    extra: dict[str, Any] = {}
+    if config.condition:
+        spec = Condition.from_dict(ckpt["condition"])
+        values, notes = spec.request(condition)
+        for note in notes:
+            warnings.warn(note, ExtrapolationWarning, stacklevel=3)
+        if project:
+            raise ChaosganError(
+                "--project needs one model of the dynamics; a conditional run has none"
+            )
+        training = torch.from_numpy(spec.scale(spec.values))
+        cond = (torch.from_numpy(spec.scale(values[None])),)
+        params = {**(params or {}), **dict(zip(spec.names, map(float, values), strict=True))}
+        extra["series_params"] = (list(spec.names), np.tile(values, (n, 1)))
+        extra["condition"] = {
+            "names": list(spec.names),
+            "low": list(spec.low),
+            "high": list(spec.high),
+            "extrapolation": bool(notes),
+        }
+    elif condition:
+        raise ChaosganError(
+            f"{run} is not a conditional run: it takes no --condition (got {', '.join(condition)})"
+        )
+    c = len(config.condition)
+    g = make_generator(config.generator, config.latent_dim, config.g_width, config.layout, c)
     g = g.to(dev)
     try:
         g.load_state_dict(ckpt["generator_ema"])
     except RuntimeError as exc:
         raise ChaosganError(f"checkpoint does not fit the generator ({str(exc)[:120]})") from None
-    standing_statistics(g, config.latent_dim, seed=seed)
+    standing_statistics(g, config.latent_dim, seed=seed, conditions=training)
     gen = torch.Generator().manual_seed(seed)
     norm = Normalisation.from_dict(ckpt["normalisation"])
-    meta = ckpt["data_meta"]
 
     shoot = _shooting_layer(config, ckpt, norm, float(meta["dt"]), dev)
 
     def draw(count: int) -> np.ndarray:
         """``count`` more series (the latent stream continues from the last draw)."""
-        images = torch.cat(
-            [
-                shoot(
-                    g(
-                        torch.randn(
-                            min(batch_size, count - i), config.latent_dim, generator=gen
-                        ).to(dev)
-                    )
-                )
-                .float()
-                .cpu()
-                for i in range(0, count, batch_size)
-            ]
-        ).numpy()
+        chunks = []
+        for i in range(0, count, batch_size):
+            z = torch.randn(min(batch_size, count - i), config.latent_dim, generator=gen).to(dev)
+            y = tuple(c.expand(len(z), -1).to(dev) for c in cond)
+            chunks.append(shoot(g(z, *y)).float().cpu())
+        images = torch.cat(chunks).numpy()
         return decode(apply_layout(images, config.layout, inverse=True), norm)
 
-    extra: dict[str, Any] = {}
     if ckpt.get("training_data"):
         extra["training_data"] = ckpt["training_data"]
     if project:
@@ -100,7 +130,7 @@ def sample(
         trajectories,
         kind="generated",
         system=meta.get("system"),
-        params=meta.get("params"),
+        params=params,
         dt=meta["dt"],
         seed=seed,
         burn_in=None,

@@ -38,6 +38,7 @@ from chaosgan.gan.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
+from chaosgan.gan.condition import Condition
 from chaosgan.gan.config import TrainConfig
 from chaosgan.gan.ema import standing_statistics, update_ema
 from chaosgan.gan.models import (
@@ -75,6 +76,7 @@ class Run:
     series_critic: nn.Module | None = None
     opt_s: torch.optim.Optimizer | None = None
     physics: PhysicsModel | None = None
+    condition: Condition | None = None
     epoch: int = 0
     step: int = 0
     history: dict[str, list[float]] = field(default_factory=lambda: {"d_loss": [], "g_loss": []})
@@ -85,17 +87,20 @@ def build_run(
     device: torch.device,
     diff_scale: float = 1.0,
     physics: PhysicsModel | None = None,
+    condition: Condition | None = None,
 ) -> Run:
     """Fresh models (DCGAN initialisation, seeded) and Adam optimisers for ``config``.
 
     ``diff_scale`` sizes the series critic's difference channel (see
     :func:`~chaosgan.gan.models.difference_scale`); ``physics`` is the model of the
-    dynamics-consistency loss (``None`` when ``config.physics`` is off).
+    dynamics-consistency loss (``None`` when ``config.physics`` is off); ``condition`` the
+    conditioning parameters' range (``None`` unless ``config.condition`` names some).
     """
     torch.manual_seed(config.seed)  # weight initialisation only; training uses its own generators
-    g = make_generator(config.generator, config.latent_dim, config.g_width, config.layout)
+    c = len(config.condition)
+    g = make_generator(config.generator, config.latent_dim, config.g_width, config.layout, c)
     g = g.to(device)
-    d = Discriminator(config.d_width, pack=config.pack).to(device)
+    d = Discriminator(config.d_width, pack=config.pack, cond_dim=c).to(device)
     if config.generator == "dcgan":  # the recurrent one keeps torch's GRU and Linear defaults
         g.apply(init_weights)
     d.apply(init_weights)
@@ -112,6 +117,7 @@ def build_run(
         opt_g=adam(g, config.lr_g),
         opt_d=adam(d, config.lr_d),
         physics=physics,
+        condition=condition,
     )
     if config.series_weight > 0:
         s = SeriesCritic(
@@ -119,6 +125,7 @@ def build_run(
             pack=config.pack,
             diff_scale=diff_scale,
             residual=config.series_residual,
+            cond_dim=c,
         ).to(device)
         s.apply(init_weights)
         run.series_critic, run.opt_s = s, adam(s, config.lr_d)
@@ -168,13 +175,15 @@ def _state(run: Run, data: Dataset, data_path: str | Path | None) -> dict[str, A
 
 
 def _optional_state(run: Run) -> dict[str, Any]:
-    """The series critic and the physics model, when the run has them."""
+    """The series critic, the physics model and the condition, when the run has them."""
     out: dict[str, Any] = {}
     if run.series_critic is not None and run.opt_s is not None:
         out["series_critic"] = run.series_critic.state_dict()
         out["opt_s"] = run.opt_s.state_dict()
     if run.physics is not None:
         out["physics"] = run.physics.to_dict()
+    if run.condition is not None:
+        out["condition"] = run.condition.to_dict()
     return out
 
 
@@ -186,7 +195,8 @@ def restore_run(ckpt: dict[str, Any], device: torch.device, epochs: int | None) 
     if epochs is not None:
         config.epochs = epochs
     physics = PhysicsModel.from_dict(ckpt["physics"]) if config.physics != "off" else None
-    run = build_run(config, device, physics=physics)
+    condition = Condition.from_dict(ckpt["condition"]) if config.condition else None
+    run = build_run(config, device, physics=physics, condition=condition)
     try:
         run.generator.load_state_dict(ckpt["generator"])
         run.discriminator.load_state_dict(ckpt["discriminator"])
@@ -240,10 +250,11 @@ def train(
     else:
         check_run_folder(out, force)
         config.validate()
+        condition = Condition.from_data(data, config.condition) if config.condition else None
         physics = (
             physics_model(data, config.physics, config.seed) if config.physics != "off" else None
         )
-        run = build_run(config, dev, difference_scale(data.images), physics)
+        run = build_run(config, dev, difference_scale(data.images), physics, condition)
     run.config.validate()
     # A fresh run is built in a staging folder that replaces ``out`` whole at its first
     # checkpoint: a run that fails before then leaves the old run (or nothing) behind.
@@ -331,14 +342,14 @@ def _train(
         shoot = ShootingLayer(to_series, flow, cfg.shooting)
 
     def series_logits(
-        images: torch.Tensor, residuals: torch.Tensor | None, gen: torch.Generator
+        images: torch.Tensor, residuals: torch.Tensor | None, gen: torch.Generator, *cond
     ) -> torch.Tensor:
         """The series critic's logits for images in the GAN's layout; residual channels get
         the configured noise, so residuals below it cannot tell real from fake."""
         assert s_train is not None
         if residuals is not None:
             residuals = tricks.add_instance_noise(residuals, cfg.series_residual_noise, gen)
-        return s_train(to_series.scaled(images), residuals)
+        return s_train(to_series.scaled(images), residuals, *cond)
 
     def fake_residuals(images: torch.Tensor) -> torch.Tensor | None:
         if real_residuals is None or flow is None or run.physics is None:
@@ -353,6 +364,11 @@ def _train(
     if bs % cfg.pack:
         raise ChaosganError(f"{n} images give batches of {bs}, not a multiple of pack {cfg.pack}")
     fixed_z = torch.randn(64, cfg.latent_dim, generator=_seeded(cfg.seed, 7)).to(dev)
+    # a conditional run: every series' condition scaled to [-1, 1], indexed like the images
+    conditions = None
+    if run.condition is not None:
+        values = np.stack([data.series_param(x) for x in run.condition.names], axis=1)
+        conditions = torch.from_numpy(run.condition.scale(values)).to(dev)
     epoch_bar = tqdm(
         range(run.epoch, cfg.epochs),
         disable=not progress or rank != 0,
@@ -375,9 +391,15 @@ def _train(
             if graphs:  # a new iteration: CUDA-graph outputs of the last one may be reused
                 torch.compiler.cudagraph_mark_step_begin()
             real = images[idx]
+            # the fakes get the real batch's conditions: the critics compare like with like
+            cond = () if conditions is None else (conditions[idx],)
+            # the critics' batches: [real; fake] (and the interpolates under WGAN-GP, whose
+            # pairs share a condition too)
+            parts = 3 if gp else 2
+            pair = () if conditions is None else (torch.cat([conditions[idx]] * parts),)
             z = torch.randn(bs, cfg.latent_dim, generator=gen, device=dev)
-            with autocast:
-                fake = shoot(g_train(z))  # reused (detached) by the first D step, as in DCGAN
+            with autocast:  # the fakes are reused (detached) by the first D step, as in DCGAN
+                fake = shoot(g_train(z, *cond))
             if run.step % cfg.d_every == 0:
                 for k in range(cfg.n_dis):
                     if k == 0:
@@ -385,14 +407,14 @@ def _train(
                     else:
                         with torch.no_grad(), autocast:
                             z_d = torch.randn(bs, cfg.latent_dim, generator=gen, device=dev)
-                            fake_d = shoot(g(z_d)).float()
+                            fake_d = shoot(g(z_d, *cond)).float()
                     x = tricks.add_instance_noise(torch.cat([real, fake_d]), std, gen)
                     if gp:  # WGAN-GP: interpolates judged in the same forward pass
                         eps = losses.interpolation_weights(bs, cfg.pack, gen)
                         x_hat = losses.interpolate(x[:bs], x[bs:], eps)
                         x = torch.cat([x, x_hat])
                     with autocast:
-                        logits = d_train(x).float()
+                        logits = d_train(x, *pair).float()
                     half = bs // cfg.pack  # logits per half (real, fake), one per pack
                     t_real = tricks.smoothed_targets(half, True, cfg.label_smoothing, gen, dev)
                     t_fake = tricks.smoothed_targets(half, False, cfg.label_smoothing, gen, dev)
@@ -423,7 +445,7 @@ def _train(
                                 )
                                 residuals = torch.cat([residuals, s_hat[1]])
                         with autocast:
-                            logits_s = series_logits(x_s, residuals, gen)
+                            logits_s = series_logits(x_s, residuals, gen, *pair)
                         logits_s = logits_s.float()
                         loss_s = d_loss_fn(
                             logits_s[:half], logits_s[half : 2 * half], t_real, t_fake
@@ -443,12 +465,12 @@ def _train(
                 fake_series = to_series(fake.float())
                 one_step = step_residuals(fake_series, flow)
             with autocast:
-                logits = d_train(tricks.add_instance_noise(fake, std, gen)).float()
+                logits = d_train(tricks.add_instance_noise(fake, std, gen), *cond).float()
                 if s_train is not None:
                     channels = None
                     if real_residuals is not None and one_step is not None:
                         channels = channels_from_residuals(one_step, run.physics.diameter)
-                    logits_s = series_logits(fake, channels, gen).float()
+                    logits_s = series_logits(fake, channels, gen, *cond).float()
             loss_g = g_loss_fn(logits)
             if s_train is not None:
                 loss_g = loss_g + cfg.series_weight * g_loss_fn(logits_s)
@@ -549,9 +571,20 @@ def write_figures(
     from chaosgan.plots import plot_image_grid, plot_time_series, save_figure
 
     # figures show 64 samples: 512 latents estimate their BatchNorm statistics well enough
-    ema = standing_statistics(copy.deepcopy(run.generator_ema), run.config.latent_dim, n_batches=2)
+    cond: tuple[torch.Tensor, ...] = ()
+    training = None
+    if run.condition is not None:  # the grid sweeps each condition over its training range
+        training = torch.from_numpy(run.condition.scale(run.condition.values))
+        sweep = torch.linspace(-1.0, 1.0, len(fixed_z))[:, None]
+        cond = (sweep.expand(-1, len(run.condition.names)).to(fixed_z.device),)
+    ema = standing_statistics(
+        copy.deepcopy(run.generator_ema),
+        run.config.latent_dim,
+        n_batches=2,
+        conditions=training,
+    )
     images = apply_layout(
-        shoot(ema(fixed_z)).float().cpu().numpy(), run.config.layout, inverse=True
+        shoot(ema(fixed_z, *cond)).float().cpu().numpy(), run.config.layout, inverse=True
     )
     folder = out / "samples"
     folder.mkdir(parents=True, exist_ok=True)
@@ -561,7 +594,8 @@ def write_figures(
         title=f"EMA generator, epoch {run.epoch}",
     )
     traj = decode(images[:3], data.normalisation)
-    preview = Dataset(traj, {**data.meta, "kind": "generated", "steps": traj.shape[1]}, None)
+    meta = {k: v for k, v in data.meta.items() if k != "series_params"}
+    preview = Dataset(traj, {**meta, "kind": "generated", "steps": traj.shape[1]}, None)
     plot_time_series(preview, out / "time_series.png")
 
     import matplotlib.pyplot as plt
