@@ -121,13 +121,13 @@ ROWS: list[Row] = [
     Row("lsgan", "loss: least squares", "gan", overrides={"loss": "lsgan"}),
     Row(
         "wgan-gp", "loss: Wasserstein + gradient penalty (preset wgan-gp)", "gan", preset="wgan-gp"
-    ),  # fmt: skip
+    ),
     Row(
         "recurrent",
         "recurrent generator (preset recurrent: best recipe, GRU generator)",
         "gan",
         preset="recurrent",
-    ),  # fmt: skip
+    ),
     Row(
         "conditional",
         "conditional on rho (trained on rho in [24, 40]), at rho = 28",
