@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from chaosgan.encoding import LAYOUTS
+from chaosgan.encoding import IMAGE_STEPS, LAYOUTS
 from chaosgan.errors import ChaosganError
 from chaosgan.gan.losses import LABELLED, LOSSES
 
@@ -211,9 +211,12 @@ class TrainConfig:
             raise ChaosganError("noise std must be >= 0 and ema_decay in [0, 1)")
         if self.series_residual and (self.physics == "off" or self.series_weight <= 0):
             raise ChaosganError("series_residual needs physics on and series_weight > 0")
-        if self.shooting and (self.physics == "off" or self.shooting < 2 or 1024 % self.shooting):
+        if self.shooting and (
+            self.physics == "off" or self.shooting < 2 or IMAGE_STEPS % self.shooting
+        ):
             raise ChaosganError(
-                f"shooting must be 0 or a divisor of 1024 >= 2 with physics on, got {self.shooting}"
+                f"shooting must be 0 or a divisor of {IMAGE_STEPS} >= 2 with physics on, "
+                f"got {self.shooting}"
             )
         for name in ("physics_start", "physics_warmup"):
             if not 0 <= getattr(self, name) <= 1:

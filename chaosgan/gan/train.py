@@ -482,7 +482,7 @@ def _train(
                     residual = residual_loss(
                         fake_series, flow, run.physics.diameter, cfg.physics_steps
                     )
-                weight = torch.tensor(cfg.physics_weight, device=dev)
+                weight: float | torch.Tensor = cfg.physics_weight
                 if cfg.physics_balance > 0 and ramp > 0:
                     weight = balanced_weight(loss_g, residual, fake, cfg.physics_balance)
                     sums["physics_weight"] += weight
