@@ -2,24 +2,23 @@
 
 import json
 import os
-import socket
 
 import numpy as np
 import pytest
 import torch
-import torch.multiprocessing as mp
+from ddp import train_two_replicas
 from torch.nn.utils import parametrize
 
 from chaosgan import load_dataset, simulate
 from chaosgan.cli import main
 from chaosgan.errors import ChaosganError
-from chaosgan.gan import losses, tricks
+from chaosgan.gan import losses, models, tricks
 from chaosgan.gan.checkpoint import checkpoint_path, load_checkpoint
 from chaosgan.gan.config import PRESETS, TrainConfig, load_config
 from chaosgan.gan.ema import update_ema
 from chaosgan.gan.models import Discriminator, Generator
 from chaosgan.gan.sample import sample
-from chaosgan.gan.train import train
+from chaosgan.gan.train import frozen, train
 
 TINY = {"latent_dim": 8, "g_width": 16, "d_width": 8, "batch_size": 8, "sample_every": 100}
 
@@ -284,40 +283,10 @@ def _write_tiny_toml(tmp_path):
     return path
 
 
-def _ddp_worker(rank, world, port, data_path, out, result_dir):
-    os.environ.update(
-        MASTER_ADDR="127.0.0.1",
-        MASTER_PORT=str(port),
-        RANK=str(rank),
-        WORLD_SIZE=str(world),
-        LOCAL_RANK=str(rank),
-    )
-    torch.set_num_threads(1)
-    import torch.distributed as dist
-
-    run = train(load_dataset(data_path), out, tiny(epochs=1), device="cpu")
-    torch.save(
-        run.generator.state_dict()
-        | {f"d.{k}": v for k, v in run.discriminator.state_dict().items()},
-        f"{result_dir}/rank{rank}.pt",
-    )
-    dist.destroy_process_group()
-
-
 def test_ddp_with_two_gloo_processes_keeps_replicas_equal(images_data, tmp_path):
     data_path = tmp_path / "real.npz"
     images_data.save(data_path)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    mp.spawn(
-        _ddp_worker,
-        args=(2, port, str(data_path), str(tmp_path / "run"), str(tmp_path)),
-        nprocs=2,
-        join=True,
-    )
-    a = torch.load(tmp_path / "rank0.pt", weights_only=True)
-    b = torch.load(tmp_path / "rank1.pt", weights_only=True)
+    a, b = train_two_replicas(data_path, tmp_path / "run", "default", {**TINY, "epochs": 1})
     assert a.keys() == b.keys()
     differ = [k for k in a if not torch.equal(a[k], b[k])]
     assert differ == []
@@ -333,3 +302,46 @@ def test_ema_samples_keep_the_generators_spread(images_data, tmp_path):
         raw_std = run.generator.train()(z).std().item()
     samples = sample(tmp_path / "run", n=256, seed=0)
     assert samples.images.std() > 0.5 * raw_std
+
+
+def test_chunked_cpu_critic_equals_one_pass_and_runs_one_power_iteration():
+    """CPU batches above ``CPU_CHUNK`` images are judged in chunks: the logits and every weight
+    gradient equal one pass over the batch, and the spectral norms' power iteration advances
+    once per call either way."""
+    torch.manual_seed(0)
+    chunked = Discriminator(8, pack=2)
+    whole = Discriminator(8, pack=2)
+    whole.load_state_dict(chunked.state_dict())
+    x = torch.randn(2 * models.CPU_CHUNK + 6, 3, 32, 32)
+    out_chunked = chunked(x)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(models, "CPU_CHUNK", 10**6)  # one pass
+        out_whole = whole(x)
+    torch.testing.assert_close(out_chunked, out_whole, rtol=1e-5, atol=1e-6)
+    (out_chunked**2).sum().backward()
+    (out_whole**2).sum().backward()
+    for (name, a), b in zip(chunked.named_parameters(), whole.parameters(), strict=True):
+        torch.testing.assert_close(a.grad, b.grad, rtol=1e-4, atol=1e-6, msg=name)
+    # the power iteration's vectors moved once, identically
+    for a, b in zip(chunked.buffers(), whole.buffers(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)
+
+
+def test_frozen_critic_passes_the_generators_gradient_and_skips_its_own():
+    torch.manual_seed(0)
+    g, d = Generator(16, 32), Discriminator(8)
+    z = torch.randn(4, 16)
+    d.eval()  # the same spectral-norm weights in both passes
+    g.eval()
+    g.zero_grad(set_to_none=True)
+    d(g(z)).sum().backward()
+    expected = [p.grad.clone() for p in g.parameters()]
+    g.zero_grad(set_to_none=True)
+    d.zero_grad(set_to_none=True)
+    with frozen(d, None):
+        logits = d(g(z))
+    assert all(p.requires_grad for p in d.parameters())  # restored on exit
+    logits.sum().backward()
+    assert all(p.grad is None for p in d.parameters())  # no weight gradient computed
+    for a, b in zip(g.parameters(), expected, strict=True):
+        torch.testing.assert_close(a.grad, b)

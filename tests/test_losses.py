@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+from ddp import train_two_replicas
 
 from chaosgan import simulate
 from chaosgan.cli import main
@@ -227,44 +228,10 @@ def test_tiny_wgan_gp_runs_train_with_both_critics_penalised(data_path, tmp_path
     assert with_gp["d_loss"] > without["d_loss"]
 
 
-def _ddp_wgan_worker(rank, world, port, data_path, out, result_dir):
-    import os
-
-    import torch.distributed as dist
-
-    from chaosgan import load_dataset
-    from chaosgan.gan.train import train
-
-    os.environ.update(
-        MASTER_ADDR="127.0.0.1",
-        MASTER_PORT=str(port),
-        RANK=str(rank),
-        WORLD_SIZE=str(world),
-        LOCAL_RANK=str(rank),
-    )
-    torch.set_num_threads(1)
-    extra = {"epochs": 1, "n_dis": 2, "series_weight": 1.0, "series_width": 8}
-    cfg = load_config("wgan-gp", overrides={**TINY, **extra})
-    run = train(load_dataset(data_path), out, cfg, device="cpu")
-    models = {"g": run.generator, "d": run.discriminator, "s": run.series_critic}
-    state = {f"{n}.{k}": v for n, m in models.items() for k, v in m.state_dict().items()}
-    torch.save(state, f"{result_dir}/rank{rank}.pt")
-    dist.destroy_process_group()
-
-
 @pytest.mark.slow
 def test_wgan_gp_under_ddp_keeps_replicas_equal(data_path, tmp_path):
     """The penalty's double backward through DistributedDataParallel: the interpolates share
     the critics' one forward pass, so every weight's gradient is reduced once."""
-    import socket
-
-    import torch.multiprocessing as mp
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    args = (2, port, str(data_path), str(tmp_path / "run"), str(tmp_path))
-    mp.spawn(_ddp_wgan_worker, args=args, nprocs=2, join=True)
-    a = torch.load(tmp_path / "rank0.pt", weights_only=True)
-    b = torch.load(tmp_path / "rank1.pt", weights_only=True)
+    extra = {"epochs": 1, "n_dis": 2, "series_weight": 1.0, "series_width": 8}
+    a, b = train_two_replicas(data_path, tmp_path / "run", "wgan-gp", {**TINY, **extra})
     assert a.keys() == b.keys() and [k for k in a if not torch.equal(a[k], b[k])] == []

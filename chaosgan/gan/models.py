@@ -42,6 +42,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 
 from chaosgan.encoding import (
     IMAGE_CHANNELS,
@@ -51,6 +52,11 @@ from chaosgan.encoding import (
     layout_order,
 )
 from chaosgan.gan.layers import conv1d, conv2d, conv_transpose2d, linear
+
+# On the CPU the critic's convolutions slow down per image once a batch's activations outgrow the
+# cache: one pass over [real; fake] of 2 x 64 images costs ~25% more than two passes of 64
+# (``scripts/bench_train.py``), so CPU batches are judged in chunks of at most this many images.
+CPU_CHUNK = 64
 
 
 class Generator(nn.Module):
@@ -227,7 +233,15 @@ class Discriminator(nn.Module):
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         b, c, h, w = x.shape
         x = x.reshape(b // self.pack, self.pack * c, h, w)  # PacGAN: consecutive samples stacked
-        features = self.features(x).flatten(1)
+        chunk = max(CPU_CHUNK // self.pack, 1)
+        if x.device.type == "cpu" and len(x) > chunk and not torch.compiler.is_compiling():
+            # the same function in chunks; the spectral norms' weights are computed (one power
+            # iteration each) once for all chunks, exactly as for one pass
+            with parametrize.cached():
+                features = torch.cat([self.features(part) for part in x.split(chunk)])
+        else:
+            features = self.features(x)
+        features = features.flatten(1)
         logits = self.head(features).squeeze(1)
         projection = _project(self.embed, y, self.pack)
         if projection is not None:

@@ -14,9 +14,11 @@ writes files.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -280,6 +282,31 @@ def check_run_folder(out: Path, force: bool) -> None:
     check_folder_writable(out, force=True)
 
 
+@contextlib.contextmanager
+def frozen(*critics: nn.Module | None) -> Iterator[None]:
+    """The critics as fixed functions for the generator's step: their weights need no gradient
+    there (the step would compute and then discard it), so autograd skips the weight-gradient
+    half of their backward pass and only carries the gradient through to the generator.
+
+    Under DistributedDataParallel the critics also skip their gradient all-reduce for that
+    step (``no_sync``): nothing of theirs is updated by it. The generator's step is
+    unchanged: its gradients are the same with or without the freeze (tested).
+    """
+    modules = [m for m in critics if m is not None]
+    flags = [[p.requires_grad for p in m.parameters()] for m in modules]
+    with contextlib.ExitStack() as stack:
+        for m in modules:
+            if hasattr(m, "no_sync"):
+                stack.enter_context(m.no_sync())
+            m.requires_grad_(False)
+        try:
+            yield
+        finally:
+            for m, fl in zip(modules, flags, strict=True):
+                for p, f in zip(m.parameters(), fl, strict=True):
+                    p.requires_grad_(f)
+
+
 def _train(
     run: Run,
     data: Dataset,
@@ -464,7 +491,7 @@ def _train(
             if flow is not None and run.physics is not None:
                 fake_series = to_series(fake.float())
                 one_step = step_residuals(fake_series, flow)
-            with autocast:
+            with autocast, frozen(d_train, s_train):
                 logits = d_train(tricks.add_instance_noise(fake, std, gen), *cond).float()
                 if s_train is not None:
                     channels = None
