@@ -683,6 +683,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "d_loss": run.history["d_loss"][-1] if run.history["d_loss"] else None,
         "g_loss": run.history["g_loss"][-1] if run.history["g_loss"] else None,
         "seconds": round(time.perf_counter() - start, 2),
+        "train_seconds": round(run.seconds, 2),  # the whole run's, across resumes
         "config": run.config.to_dict(),
     }
     if args.json:

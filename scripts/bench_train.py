@@ -138,7 +138,8 @@ def main() -> None:
             ours_times.append(time.perf_counter() - start)
         plain_s, ours_s = min(plain_times), min(ours_times)
     print(
-        f"{device.type}: {done} images per loop ({steps} steps of {args.batch}), best of {args.repeat}"
+        f"{device.type}: {done} images per loop ({steps} steps of {args.batch}), "
+        f"best of {args.repeat}"
     )
     print(f"  plain eager loop  {done / plain_s:9.0f} images/s  ({plain_s:.2f} s)")
     print(

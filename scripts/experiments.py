@@ -53,8 +53,9 @@ def train(
 ) -> float:
     """Train (or resume) the small model on ``data`` in ``folder/run``; the seconds it took.
 
-    ``folder/trained.json`` records the training time once the run is complete (with
-    ``resumed: true`` when it covers only the part after an interruption), and a later call
+    ``folder/trained.json`` records the training time once the run is complete (the
+    checkpoint's, summed across resumes; ``resumed: true`` when a checkpoint from before that
+    was recorded leaves only the part after an interruption), and a later call
     returns that time without training again. The config is the small model
     (:data:`SIZE`), then ``preset``, then ``overrides`` (written to ``folder/config.toml``).
     """
@@ -74,6 +75,13 @@ def train(
         configs = ["--config", str(SIZE), "--config", str(config)]
         chaosgan("train", str(data), "--out", str(run), *recipe, *configs, "--force", *common)
     seconds = round(time.perf_counter() - start, 1)
-    # a resumed run's time is that of its last part only: say so
-    done.write_text(json.dumps({"seconds": seconds, "epochs": epochs, "resumed": resumed}))
+    # the checkpoint counts the run's training time across resumes; a run from before it did
+    # has only its last part's time: say so
+    from chaosgan.gan.checkpoint import load_checkpoint
+
+    recorded = load_checkpoint(run).get("train_seconds")
+    partial = resumed and not recorded
+    if recorded:
+        seconds = round(float(recorded), 1)
+    done.write_text(json.dumps({"seconds": seconds, "epochs": epochs, "resumed": partial}))
     return seconds

@@ -2,6 +2,7 @@
 
 import json
 import os
+import time
 
 import numpy as np
 import pytest
@@ -153,14 +154,19 @@ def test_resume_reproduces_an_uninterrupted_run_exactly(images_data, tmp_path):
     cfg = tiny(epochs=4)
     straight = train(images_data, tmp_path / "a", cfg, device="cpu")
     cfg2 = tiny(epochs=2)
-    train(images_data, tmp_path / "b", cfg2, device="cpu")
+    first_part = train(images_data, tmp_path / "b", cfg2, device="cpu").seconds
+    start = time.perf_counter()
     resumed = train(images_data, tmp_path / "b", cfg2, device="cpu", resume=True, epochs=4)
+    second_part = time.perf_counter() - start
     a, b = weights(straight), weights(resumed)
     assert a.keys() == b.keys()
     assert all(torch.equal(a[k], b[k]) for k in a)
     ema_a, ema_b = straight.generator_ema.state_dict(), resumed.generator_ema.state_dict()
     assert all(torch.equal(ema_a[k], ema_b[k]) for k in ema_a)
     assert resumed.epoch == 4 and resumed.step == straight.step
+    # the checkpoint's training time adds up across the resume: both parts, not the last one
+    assert load_checkpoint(tmp_path / "b")["train_seconds"] == resumed.seconds
+    assert first_part + 0.5 * second_part < resumed.seconds <= first_part + second_part
 
 
 def test_study_tricks_train_and_change_the_result(images_data, tmp_path):

@@ -185,6 +185,9 @@ def _physics(v: Any) -> str | None:
 # Optional keys, checked when present (other extra keys are allowed and left alone); the config
 # says when some of them are required (the physics model, the series critic).
 OPTIONAL: dict[str, Callable[[Any], str | None]] = {
+    "train_seconds": lambda v: (
+        None if _is_real(v) and math.isfinite(v) and v >= 0 else "must be a number >= 0"
+    ),
     "training_data": _training_data,
     "physics": _physics,
     "series_critic": _state_dict,

@@ -18,6 +18,7 @@ import contextlib
 import copy
 import math
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,6 +82,7 @@ class Run:
     condition: Condition | None = None
     epoch: int = 0
     step: int = 0
+    seconds: float = 0.0  # wall time of training so far, across resumes (identification included)
     history: dict[str, list[float]] = field(default_factory=lambda: {"d_loss": [], "g_loss": []})
 
 
@@ -158,6 +160,7 @@ def _state(run: Run, data: Dataset, data_path: str | Path | None) -> dict[str, A
         "config": run.config.to_dict(),
         "epoch": run.epoch,
         "step": run.step,
+        "train_seconds": run.seconds,
         "generator": run.generator.state_dict(),
         "discriminator": run.discriminator.state_dict(),
         "generator_ema": run.generator_ema.state_dict(),
@@ -212,6 +215,7 @@ def restore_run(ckpt: dict[str, Any], device: torch.device, epochs: int | None) 
         raise ChaosganError(f"checkpoint does not fit the models ({str(exc)[:120]})") from None
     run.epoch, run.step = int(ckpt["epoch"]), int(ckpt["step"])
     run.history = {k: list(v) for k, v in ckpt["history"].items()}
+    run.seconds = float(ckpt.get("train_seconds", 0.0))  # absent before it was recorded
     return run
 
 
@@ -243,6 +247,7 @@ def train(
     if data.images is None:
         raise ChaosganError("the dataset has no images (they need T = 1024 samples x 3 coords)")
     out = Path(out)
+    start = time.perf_counter()
     rank, world = _distributed()
     dev = resolve_torch_device(device, rank)
     if resume:
@@ -258,11 +263,12 @@ def train(
         )
         run = build_run(config, dev, difference_scale(data.images), physics, condition)
     run.config.validate()
+    clock = start - run.seconds  # training time = now - clock, across resumes
     # A fresh run is built in a staging folder that replaces ``out`` whole at its first
     # checkpoint: a run that fails before then leaves the old run (or nothing) behind.
     stage = StagedFolder(out) if rank == 0 and not resume else None
     try:
-        return _train(run, data, out, stage, dev, rank, world, progress, data_path)
+        return _train(run, data, out, stage, dev, rank, world, progress, data_path, clock)
     finally:
         if stage is not None:
             stage.discard()
@@ -317,6 +323,7 @@ def _train(
     world: int,
     progress: bool,
     data_path: str | Path | None,
+    clock: float,
 ) -> Run:
     """The loop; writes go to ``stage.path`` until the first checkpoint publishes it."""
     cfg = run.config
@@ -535,6 +542,7 @@ def _train(
                 means["physics_weight"] = sums["physics_weight"].item() / max(len(batches), 1)
         _check_finite(means, epoch, run, out)
         run.epoch = epoch + 1
+        run.seconds = time.perf_counter() - clock
         for key, value in means.items():
             run.history.setdefault(key, []).append(value)
         epoch_bar.set_postfix({k: f"{v:.3g}" for k, v in means.items()})
