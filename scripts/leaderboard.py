@@ -338,7 +338,9 @@ def compute(row: Row, seed: int, ctx: Context, retry: bool = False) -> dict[str,
     result_path = folder / "result.json"
     if result_path.exists():
         result = json.loads(result_path.read_text())
-        if result["status"] == "ok" or not retry:
+        if result["status"] == "ok":
+            return backfill(result, result_path, folder / "generated.npz", ctx)
+        if not retry:
             return result
     folder.mkdir(parents=True, exist_ok=True)
     generated, timing_path = folder / "generated.npz", folder / "timing.json"
@@ -382,6 +384,28 @@ def compute(row: Row, seed: int, ctx: Context, retry: bool = False) -> dict[str,
     return result
 
 
+def backfill(result: dict[str, Any], path: Path, generated: Path, ctx: Context) -> dict[str, Any]:
+    """A row scored before the scorecard gained a metric that needs only the series themselves
+    (:data:`BACKFILL`) gets it from its saved series, computed as ``chaosgan score`` does, and
+    its ``result.json`` is rewritten; nothing is retrained or resampled."""
+    from chaosgan.evaluate import metrics
+
+    missing = [k for k in BACKFILL if k not in result["metrics"]]
+    if not missing or not generated.exists():
+        return result
+    series = {"metrics": load(generated), "floor": ctx.load("floor")}
+    for key in missing:
+        for side, data in series.items():
+            result[side][key] = getattr(metrics, BACKFILL[key])(data.trajectories)
+    result.setdefault("notes", []).append(f"backfilled from the saved series: {', '.join(missing)}")
+    write_text_atomic(path, dumps(result))
+    return result
+
+
+# metrics added to the scorecard after rows were scored: name -> function of one set's series
+BACKFILL = {"grid_recurrence": "grid_recurrence"}
+
+
 # --- the table --------------------------------------------------------------------------------
 SHORT = {
     "wasserstein_over_std": "W1/std (max)",
@@ -396,6 +420,7 @@ SHORT = {
     "hellinger_spectrum_per_series": "D_H/series",
     "lyapunov_ratio": "Lyapunov x, y, z",
     "memorisation_ratio": "memorisation",
+    "grid_recurrence": "grid recurrence",
 }
 
 
@@ -427,10 +452,9 @@ def fmt(key: str, value: Any) -> str:
 
 def table(rows: list[Row], results: dict[str, list[dict]], budget: dict) -> tuple[str, dict]:
     """Markdown and JSON of the leaderboard from the per-seed results."""
-    keys = next(
-        (list(r["metrics"]) for rs in results.values() for r in rs if r["status"] == "ok"),
-        list(SHORT),
-    )
+    # every metric any row has, in SHORT's order (rows scored before a metric existed show -)
+    seen = {k for rs in results.values() for r in rs if r["status"] == "ok" for k in r["metrics"]}
+    keys = [k for k in SHORT if k in seen] + sorted(seen - set(SHORT)) or list(SHORT)
     head = ["row", "seeds", *(SHORT.get(k, k) for k in keys), "train s"]
     lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
     per_seed = list(lines)  # the same columns, one line per (row, seed)

@@ -33,6 +33,7 @@ FLOOR_BOUNDS = {
     "state_space_divergence_per_series": (0.0, 6.0),
     "hellinger_spectrum_per_series": (0.0, 0.06),
     "memorisation_ratio": (0.9, 1.1),
+    "grid_recurrence": (0.02, 0.08),
 }
 
 
@@ -246,3 +247,23 @@ def test_a_different_system_is_refused_before_any_metric(lorenz_small):
     rossler = simulate("rossler", n=4, steps=lorenz_small.trajectories.shape[1], dt=lorenz_small.dt)
     with pytest.raises(ChaosganError, match="system rossler, the real data are lorenz63"):
         score(lorenz_small, rossler, metrics=False)
+
+
+def test_grid_recurrence_is_chance_for_orbits_and_flags_a_repeated_template(real):
+    """Real orbits return near themselves after irregular times (chance: 3/64); series that
+    repeat a 64-sample template with small drift and noise, as an image generator's
+    checkerboard does, have their nearest neighbours two rows away."""
+    x = real.trajectories
+    orbit = metrics.grid_recurrence(x)
+    assert 0.02 < orbit < 0.08
+    rng = np.random.default_rng(0)
+    template = x[:, :64]
+    tiled = np.concatenate([template + 0.02 * k for k in range(16)], axis=1)
+    tiled = tiled + rng.normal(size=tiled.shape) * 0.01
+    assert metrics.grid_recurrence(tiled) > 0.9
+    # another period, not the grid's: at chance for period 64, caught when asked for its own
+    tiled_50 = np.concatenate([x[:, :50]] * 21, axis=1)[:, :1024]
+    tiled_50 = tiled_50 + rng.normal(size=tiled_50.shape) * 0.01
+    assert metrics.grid_recurrence(tiled_50) < 0.2
+    assert metrics.grid_recurrence(tiled_50, period=50) > 0.9
+    assert np.isnan(metrics.grid_recurrence(x[:, :20]))

@@ -351,3 +351,26 @@ def test_frozen_critic_passes_the_generators_gradient_and_skips_its_own():
     assert all(p.grad is None for p in d.parameters())  # no weight gradient computed
     for a, b in zip(g.parameters(), expected, strict=True):
         torch.testing.assert_close(a.grad, b)
+
+
+def test_resize_generator_draws_no_template_where_the_transposed_one_does(images_data, tmp_path):
+    """A constant feature map is where the checkerboard shows: through a strided transposed
+    convolution it comes out periodic (each pixel parity has its own kernel), through a
+    resize-convolution constant (away from the zero-padded border)."""
+    torch.manual_seed(0)
+    flat = torch.ones(1, 8, 6, 6)
+    transposed = models.conv_transpose2d(8, 4, 4, 2, 1)
+    resize = models.resize_conv2d(8, 4, 4, 2, 1)
+    inner = (slice(None), slice(None), slice(2, -2), slice(2, -2))
+    with torch.no_grad():
+        assert resize(flat).shape == transposed(flat).shape == (1, 4, 12, 12)
+        out_t, out_r = transposed(flat)[inner], resize(flat)[inner]
+    spread = out_t.amax(dim=(2, 3)) - out_t.amin(dim=(2, 3))
+    assert (spread > 1e-3).all()  # a period-2 pattern on every channel
+    torch.testing.assert_close(out_r, out_r[..., :1, :1].expand_as(out_r))
+    g = models.make_generator("resize", 16, 32, "snake")
+    assert g(torch.randn(3, 16)).shape == (3, 3, 32, 32)
+    run = train(images_data, tmp_path / "run", tiny(generator="resize", epochs=1), device="cpu")
+    assert np.isfinite(run.history["g_loss"]).all()
+    samples = sample(tmp_path / "run", n=4, seed=0, device="cpu")
+    assert samples.trajectories.shape == (4, 1024, 3)

@@ -12,7 +12,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 import leaderboard  # noqa: E402
 
-METRICS = 12  # every scorecard metric, with a training set given
+METRICS = 13  # every scorecard metric, with a training set given
 ROW_INDEX = {row.name: i for i, row in enumerate(leaderboard.ROWS)}
 
 
@@ -82,3 +82,18 @@ def test_tiny_leaderboard_with_a_gan_and_the_identified_model(tmp_path):
     rows = check_complete(run_board(out, ",".join(names)), names)
     assert rows["bce"]["train_seconds"] > 0 and rows["identified"]["train_seconds"] > 0
     assert rows["bce"]["results"][0]["epochs"] == 1
+
+
+def test_backfill_adds_a_later_metric_from_the_saved_series(tmp_path):
+    """A row scored before a metric existed gets it from its saved series on the next run."""
+    out = tmp_path / "lb"
+    assert leaderboard.main(["--budget", "tiny", "--out", str(out), "--rows", "floor"]) == 0
+    path = out / "rows" / "floor_s0" / "result.json"
+    result = json.loads(path.read_text())
+    expected = result["metrics"].pop("grid_recurrence")
+    result["floor"].pop("grid_recurrence")
+    path.write_text(json.dumps(result))
+    assert leaderboard.main(["--budget", "tiny", "--out", str(out), "--rows", "floor"]) == 0
+    again = json.loads(path.read_text())
+    assert again["metrics"]["grid_recurrence"] == pytest.approx(expected)
+    assert "grid_recurrence" in again["floor"] and "backfilled" in again["notes"][-1]

@@ -29,6 +29,14 @@ independent real dataset, the floor that sampling noise alone gives.
   ratio, other / real (1 best).
 - ``discriminative_score``: held-out accuracy of a small 1-D CNN trained to tell the two sets
   apart (it sees the whole time series, so temporal structure counts). 0.5 is indistinguishable.
+- ``grid_recurrence``: the share of samples whose nearest state-space neighbour in the same
+  series (at least ``exclude`` samples away) lies a multiple of ``period`` samples away, +-1.
+  A recurrence-time statistic (Marwan et al. 2007, Phys. Rep. 438:237): a chaotic orbit returns
+  near itself after irregular times, so real series score the chance level (3/64 ~ 0.047 for
+  the default period of 64 samples, two rows of the 32x32 image); a generator that repeats a
+  template on the image grid (the checkerboard of strided transposed convolutions) scores far
+  above it, and its series' nearest neighbours then stay close for ever, which pulls the
+  Rosenstein exponent down.
 
 **D_stsp and D_H as the papers compute them.** ``state_space_divergence_reference`` and
 ``hellinger_spectrum_reference`` transcribe the reference code of the dynamical-systems-
@@ -256,6 +264,37 @@ def diversity(x: np.ndarray, reference: np.ndarray, n_pairs: int = 2000, seed: i
     j = (i + rng.integers(1, len(x), n_pairs)) % len(x)  # never i itself
     d = (x[i] - x[j]) / std
     return float(np.sqrt((d * d).mean(axis=(1, 2))).mean())
+
+
+def grid_recurrence(
+    x: np.ndarray,
+    period: int = 64,
+    tolerance: int = 1,
+    exclude: int = 32,
+    max_series: int = 200,
+    max_steps: int = 2048,
+    seed: int = 0,
+) -> float:
+    """Share of samples whose nearest neighbour (Euclidean, in the series' own state space,
+    ``|t - s| >= exclude``) lies at ``|t - s|`` within ``tolerance`` of a multiple of ``period``;
+    exact (every pair of the first ``max_steps`` samples of up to ``max_series`` series).
+    Returns NaN for series too short to hold a neighbour that far away."""
+    pick = _subsample(np.arange(len(x)), max_series, seed)
+    steps = min(x.shape[1], max_steps)
+    if steps <= exclude:
+        return float("nan")
+    t = np.arange(steps)
+    far = np.abs(t[:, None] - t[None, :]) >= exclude
+    hits = []
+    for i in pick:
+        s = np.asarray(x[i, :steps], dtype=np.float64)
+        sq = (s * s).sum(1)
+        dist = sq[:, None] + sq[None, :] - 2.0 * (s @ s.T)
+        dist = np.where(far & np.isfinite(dist), dist, np.inf)
+        nearest = np.argmin(dist, axis=1)
+        residue = np.abs(nearest - t) % period
+        hits.append(np.minimum(residue, period - residue) <= tolerance)
+    return float(np.mean(hits))
 
 
 def discriminative_score(

@@ -47,6 +47,10 @@ DESCRIPTIONS = {
         "D_stsp as the papers compute it (reference binning), series i vs i, median; 0 best"
     ),
     "hellinger_spectrum_per_series": "D_H as the papers compute it, series i vs i, median; 0 best",
+    "grid_recurrence": (
+        "share of nearest neighbours a multiple of 64 samples (2 image rows) away; "
+        "chance ~0.047 (the floor), higher: the series repeat on the image grid"
+    ),
     "memorisation_ratio": (
         "median distance to the nearest training series, other / held-out real; 1 best, << 1 copies"
     ),
@@ -256,6 +260,7 @@ def pair_metrics(
         "hellinger_spectrum_per_series": metric_fns.per_series_median(
             metric_fns.hellinger_spectrum_reference, r, o
         ),
+        "grid_recurrence": metric_fns.grid_recurrence(o, seed=seed),
     }
     return values, errors
 

@@ -31,7 +31,9 @@ class TrainConfig:
     """Everything a training run depends on (besides the data).
 
     Architecture (re-imposed on resume):
-        generator: ``dcgan`` (transposed convolutions drawing the image) or ``recurrent`` (a
+        generator: ``dcgan`` (transposed convolutions drawing the image), ``resize`` (the same
+            with resize-convolutions, free of the transposed ones' repeating templates; see
+            :class:`~chaosgan.gan.models.Generator`) or ``recurrent`` (a
             GRU drawing the series step by step, :class:`~chaosgan.gan.models.RecurrentGenerator`,
             whose series is laid into the same image, so the critics, losses, EMA, checkpoints
             and sampling are shared).
@@ -77,6 +79,9 @@ class TrainConfig:
             image critic's (weight 1); 0 switches the series critic off. The series critic
             (:class:`~chaosgan.gan.models.SeriesCritic`) judges windows of the decoded series.
         series_width: channels of the series critic's first layers.
+        series_depth: its dilated layers, dilations 1, 2, 4, ... 2^(depth - 1) with kernels of
+            5: a receptive field of 1 + 4 (2^depth - 1) samples (4: 61, the first design;
+            6: 253, enough to see a pattern repeat every 64 samples, two image rows).
         series_residual: the series critic also sees each sample's one-step residual under the
             physics model (a physics-informed discriminator; needs ``physics`` on).
         series_residual_noise: std of Gaussian noise added to those residual channels, in
@@ -139,6 +144,7 @@ class TrainConfig:
     noise_end: float = 0.0
     series_weight: float = 0.0
     series_width: int = 32
+    series_depth: int = 4
     series_residual: bool = False
     series_residual_noise: float = 0.0
     physics: str = "off"
@@ -197,6 +203,7 @@ class TrainConfig:
             "sample_every",
             "checkpoint_every",
             "series_width",
+            "series_depth",
             "physics_steps",
             "physics_substeps",
         ):
@@ -209,6 +216,8 @@ class TrainConfig:
             raise ChaosganError("label_smoothing and label_flip must lie in [0, 0.5)")
         if self.noise_start < 0 or self.noise_end < 0 or not 0 <= self.ema_decay < 1:
             raise ChaosganError("noise std must be >= 0 and ema_decay in [0, 1)")
+        if self.series_depth > 8:
+            raise ChaosganError(f"series_depth must be <= 8, got {self.series_depth}")
         if self.series_residual and (self.physics == "off" or self.series_weight <= 0):
             raise ChaosganError("series_residual needs physics on and series_weight > 0")
         if self.shooting and (
@@ -254,7 +263,7 @@ class TrainConfig:
 
 
 PHYSICS = ("off", "identified", "known")
-GENERATORS = ("dcgan", "recurrent")
+GENERATORS = ("dcgan", "resize", "recurrent")
 
 PRESETS: dict[str, dict[str, Any]] = {
     "default": {},

@@ -61,25 +61,43 @@ CPU_CHUNK = 64
 
 class Generator(nn.Module):
     """z ``(B, latent_dim)`` (and the condition y ``(B, cond_dim)`` when ``cond_dim > 0``,
-    concatenated to z) -> images ``(B, 3, 32, 32)`` in [-1, 1]."""
+    concatenated to z) -> images ``(B, 3, 32, 32)`` in [-1, 1].
+
+    ``upsample``: how each stage doubles the resolution from 4x4 to 32x32. ``transposed``
+    (the DCGAN's strided transposed convolutions, 4x4 kernels) gives every output pixel one of
+    four kernels by its parity, so an image drawn from smooth coarse features repeats a template
+    every 2, 4 and 8 pixels (the "checkerboard" of Odena, Dumoulin & Olah 2016, Distill,
+    doi:10.23915/distill.00003). In an image of a series, 4 and 8 rows down are 128 and 256
+    samples later: the series nearly repeat at those offsets, which no chaotic orbit does.
+    ``resize`` (their remedy: nearest-neighbour upsampling, then a 3x3 convolution) judges
+    every pixel with the same kernel.
+    """
 
     def __init__(
-        self, latent_dim: int = 100, width: int = 256, channels: int = 3, cond_dim: int = 0
+        self,
+        latent_dim: int = 100,
+        width: int = 256,
+        channels: int = 3,
+        cond_dim: int = 0,
+        upsample: str = "transposed",
     ):
         super().__init__()
         w = width
         self.cond_dim = cond_dim
+        if upsample not in UPSAMPLING:
+            raise ValueError(f"upsample must be one of {UPSAMPLING}, got {upsample!r}")
+        up = conv_transpose2d if upsample == "transposed" else resize_conv2d
         self.net = nn.Sequential(
             conv_transpose2d(latent_dim + cond_dim, w, 4, 1, 0),  # 1 -> 4
             nn.BatchNorm2d(w),
             nn.ReLU(True),
-            conv_transpose2d(w, w // 2, 4, 2, 1),  # 4 -> 8
+            up(w, w // 2, 4, 2, 1),  # 4 -> 8
             nn.BatchNorm2d(w // 2),
             nn.ReLU(True),
-            conv_transpose2d(w // 2, w // 4, 4, 2, 1),  # 8 -> 16
+            up(w // 2, w // 4, 4, 2, 1),  # 8 -> 16
             nn.BatchNorm2d(w // 4),
             nn.ReLU(True),
-            conv_transpose2d(w // 4, channels, 4, 2, 1),  # 16 -> 32
+            up(w // 4, channels, 4, 2, 1),  # 16 -> 32
             nn.Tanh(),
         )
 
@@ -89,6 +107,19 @@ class Generator(nn.Module):
                 raise ValueError("a conditional generator needs the condition y")
             z = torch.cat([z, y.to(z.dtype)], dim=1)
         return self.net(z[:, :, None, None])
+
+
+UPSAMPLING = ("transposed", "resize")
+
+
+def resize_conv2d(in_ch: int, out_ch: int, kernel: int, stride: int, padding: int) -> nn.Module:
+    """The resize-convolution that stands in for ``conv_transpose2d(in_ch, out_ch, kernel,
+    stride, padding)`` (the same output size): nearest-neighbour upsampling by ``stride``, then
+    a 3x3 convolution (padding 1, no bias: BatchNorm follows)."""
+    return nn.Sequential(
+        nn.Upsample(scale_factor=stride, mode="nearest"),
+        nn.Conv2d(in_ch, out_ch, 3, 1, 1, bias=False),
+    )
 
 
 def _project(embed: nn.Module | None, y: torch.Tensor | None, pack: int) -> torch.Tensor | None:
@@ -186,12 +217,15 @@ class RecurrentGenerator(nn.Module):
 def make_generator(
     kind: str, latent_dim: int, width: int, layout: str, cond_dim: int = 0
 ) -> nn.Module:
-    """The generator a config names: ``dcgan`` (:class:`Generator`, ``width`` channels at 4x4)
-    or ``recurrent`` (:class:`RecurrentGenerator`, ``width`` hidden units, drawing in
-    ``layout``); both map z ``(B, latent_dim)`` (and a condition ``(B, cond_dim)`` when
-    ``cond_dim > 0``) to images in the GAN's layout."""
+    """The generator a config names: ``dcgan`` (:class:`Generator`, ``width`` channels at 4x4),
+    ``resize`` (the same with resize-convolutions, ``upsample="resize"``) or ``recurrent``
+    (:class:`RecurrentGenerator`, ``width`` hidden units, drawing in ``layout``); each maps z
+    ``(B, latent_dim)`` (and a condition ``(B, cond_dim)`` when ``cond_dim > 0``) to images in
+    the GAN's layout."""
     if kind == "dcgan":
         return Generator(latent_dim, width, cond_dim=cond_dim)
+    if kind == "resize":
+        return Generator(latent_dim, width, cond_dim=cond_dim, upsample="resize")
     if kind == "recurrent":
         return RecurrentGenerator(latent_dim, width, layout, cond_dim=cond_dim)
     raise ValueError(f"unknown generator {kind!r}")
@@ -302,7 +336,8 @@ class SeriesCritic(nn.Module):
 
     Input channels are the series and its first difference (scaled by ``diff_scale``, the
     inverse std of the real data's differences, so both enter at unit size); spectral norm on
-    every layer, dilations 1, 2, 4, 8 with kernels of 5 (receptive field 61 samples), packs of
+    every layer, ``depth`` layers of dilations 1, 2, 4, ... with kernels of 5 (a receptive
+    field of 1 + 4 (2^depth - 1) samples: 61 for the default 4), packs of
     ``pack`` consecutive series stacked on the channels (PacGAN) as in the image critic.
 
     With ``residual=True`` it is also given each sample's one-step residual under a model of the
@@ -315,6 +350,7 @@ class SeriesCritic(nn.Module):
     def __init__(
         self,
         width: int = 32,
+        depth: int = 4,
         channels: int = 3,
         pack: int = 1,
         diff_scale: float = 1.0,
@@ -328,7 +364,9 @@ class SeriesCritic(nn.Module):
         self.register_buffer("diff_scale", torch.tensor(float(diff_scale)))
         layers: list[nn.Module] = []
         c_in = (3 if residual else 2) * channels * pack
-        for c_out, dilation in ((w, 1), (w, 2), (2 * w, 4), (2 * w, 8)):
+        # width w for the first two layers, 2w from the third on
+        for i in range(depth):
+            c_out, dilation = (w if i < 2 else 2 * w), 2**i
             layers += [conv1d(c_in, c_out, 5, dilation=dilation), nn.LeakyReLU(0.1, True)]
             c_in = c_out
         layers.append(conv1d(c_in, 1, 1))  # the head: net[-1] (one Sequential, as saved)

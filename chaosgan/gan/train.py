@@ -105,7 +105,7 @@ def build_run(
     g = make_generator(config.generator, config.latent_dim, config.g_width, config.layout, c)
     g = g.to(device)
     d = Discriminator(config.d_width, pack=config.pack, cond_dim=c).to(device)
-    if config.generator == "dcgan":  # the recurrent one keeps torch's GRU and Linear defaults
+    if config.generator != "recurrent":  # the recurrent one keeps torch's GRU and Linear defaults
         g.apply(init_weights)
     d.apply(init_weights)
     betas = (config.beta1, config.beta2)
@@ -126,6 +126,7 @@ def build_run(
     if config.series_weight > 0:
         s = SeriesCritic(
             config.series_width,
+            depth=config.series_depth,
             pack=config.pack,
             diff_scale=diff_scale,
             residual=config.series_residual,
