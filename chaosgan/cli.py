@@ -364,6 +364,8 @@ def cmd_lyapunov_estimate(args: argparse.Namespace) -> int:
     for name, c in est.coordinates.items():
         ci = f"[{c.ci95[0]:.3f}, {c.ci95[1]:.3f}]"
         print(f"  {name:6s} {c.median:8.4f} {c.mean:8.4f} {ci:>20s} {c.n:6d}")
+    for warning in est.warnings:
+        print(f"  warning: {warning}")
     return 0
 
 

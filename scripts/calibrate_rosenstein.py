@@ -143,17 +143,29 @@ def print_table(rows: list[dict]) -> None:
         if "excluded" in r:
             print(f"{head} | excluded: {r['excluded']}")
             continue
-        a = " ".join(f"{e:+6.1%}" for e in r["auto"]["rel_error"])
+        flags = [bool(p.get("warning")) for p in r["auto"]["params"]]
+        a = " ".join(
+            f"{e:+6.1%}{'!' if flag else ' '}"
+            for e, flag in zip(r["auto"]["rel_error"], flags, strict=True)
+        )
         f = " ".join(f"{e:+6.1%}" for e in r["fixed"]["rel_error"])
         print(f"{head} | {a} | {f}")
         worst.append(max(abs(e) for e in r["auto"]["rel_error"]))
     if worst:
-        errs = np.abs([e for r in rows if "auto" in r for e in r["auto"]["rel_error"]])
+        auto = [r["auto"] for r in rows if "auto" in r]
+        errs = np.abs([e for a in auto for e in a["rel_error"]])
+        flagged = np.array([bool(p.get("warning")) for a in auto for p in a["params"]])
         print(f"worst |error| of auto over included cases: {max(worst):.1%}")
         for tol in (0.05, 0.10):
             print(
                 f"(case, coordinate) pairs within {tol:.0%}: {(errs <= tol).sum()} of {len(errs)}"
             )
+        print(
+            f"! = flagged unreliable by the derivation: {flagged.sum()} pairs, "
+            f"{(errs[flagged] > 0.10).sum()} of them off by more than 10%; of the "
+            f"{(~flagged).sum()} unflagged, {(errs[~flagged] <= 0.10).sum()} within 10%, worst "
+            f"{errs[~flagged].max():.1%}"
+        )
 
 
 if __name__ == "__main__":

@@ -224,9 +224,7 @@ def test_state_space_divergence_reference_differs_where_documented(real, real2):
 
 
 def test_rosenstein_parameters_are_derived_once_from_the_real_data(lorenz_small):
-    from dataclasses import asdict
-
-    from chaosgan.lyapunov.from_data import derive_rosenstein_params
+    from chaosgan.lyapunov.from_data import derive_rosenstein_params, params_dict
 
     other = simulate("lorenz63", n=40, dt=0.1, seed=5, params={"rho": 35.0})
     card = score(lorenz_small, other, metrics=False, lyapunov_params="auto")
@@ -236,8 +234,8 @@ def test_rosenstein_parameters_are_derived_once_from_the_real_data(lorenz_small)
     def shown(per_coordinate: dict) -> dict:  # one parameter set per coordinate, by name
         names = lorenz_small.coordinate_names
         if len(set(per_coordinate.values())) == 1:
-            return asdict(next(iter(per_coordinate.values())))
-        return {names[c]: asdict(p) for c, p in per_coordinate.items()}
+            return params_dict(next(iter(per_coordinate.values())))
+        return {names[c]: params_dict(p) for c, p in per_coordinate.items()}
 
     assert used == shown(derived) == card.data.lyapunov.other.params  # the same for both sides
     assert used != shown(derive_rosenstein_params(other.trajectories, other.dt))

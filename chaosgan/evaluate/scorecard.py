@@ -355,6 +355,7 @@ def score(
         warnings.append(mismatch)
     lyapunov_params = resolve_params(real, method, lyapunov_params)
     est = compare_exponents(real, generated, method=method, params=lyapunov_params, backend=backend)
+    warnings += [f"Lyapunov: {w}" for w in est.real.warnings]
     for side, n_failed in est.failures().items():
         if n_failed:
             warnings.append(

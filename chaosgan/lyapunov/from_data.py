@@ -56,6 +56,10 @@ class RosensteinParams:
             region of the mean log divergence before it saturates at the attractor size).
         fit_offset_time: initial stretch left out of the line fit (the transient in which the
             separation turns onto the most unstable direction).
+        warning: why an exponent measured with these parameters should not be trusted (set by
+            :func:`derive_rosenstein_params` for a coordinate whose divergence curve has no
+            clean exponential stretch; empty otherwise). Not a parameter: it takes no part in
+            comparisons or hashing.
     """
 
     emb_dim: int = 7
@@ -63,6 +67,7 @@ class RosensteinParams:
     min_tsep_time: float = 1.0
     trajectory_time: float = 1.5
     fit_offset_time: float = 0.3
+    warning: str = field(default="", compare=False)
 
     def in_samples(self, dt: float) -> dict[str, int]:
         """The nolds keyword arguments (in samples) for sampling step ``dt``."""
@@ -111,6 +116,21 @@ def linear_region(curve: np.ndarray, window: int, level: float = 0.9) -> tuple[i
     return lo, hi + w + 1
 
 
+# A coordinate whose mean log-divergence curve rises by more than this share of its fitted
+# rise in the very first sample does not resolve the separation's exponential growth: on the
+# calibration grid (scripts/calibrate_rosenstein.py) Rössler's z jumps 0.69-0.94 and reads its
+# exponent 109-155% high; every other case and coordinate jumps 0.22 or less.
+MAX_FIRST_STEP_JUMP = 0.4
+
+
+def first_step_jump(curve: np.ndarray, end: int) -> float:
+    """The mean log-divergence curve's rise in its first sample over its rise up to ``end``
+    (the fit region's end, exclusive): near 0 for a curve that starts its exponential stretch
+    at once, near 1 for one whose growth happens within a sample."""
+    rise = curve[end - 1] - curve[0]
+    return float((curve[1] - curve[0]) / rise) if rise > 0 else float("inf")
+
+
 def derive_rosenstein_params(
     trajectories: np.ndarray,
     dt: float,
@@ -143,6 +163,9 @@ def derive_rosenstein_params(
       ``trajectory_time`` (end), so the fit is the same in the fast path and in nolds.
 
     ``scripts/calibrate_rosenstein.py`` measures the result on a grid of systems and steps.
+    A coordinate whose curve rises more than :data:`MAX_FIRST_STEP_JUMP` of its fitted rise in
+    the first sample (:func:`first_step_jump`) gets a ``warning``: its estimate is returned but
+    should not be trusted (a spiky coordinate such as Rössler's z).
 
     Args:
         trajectories: ``(N, T, D)`` samples every ``dt`` time units.
@@ -175,12 +198,21 @@ def derive_rosenstein_params(
         div, counts = divergence_curves(x[:, :, c], emb_dim, lag, tsep, length, device=device)
         curve = np.nanmean(np.where(counts > 0, div, np.nan), axis=0)
         start, end = linear_region(curve, tsep, level)
+        jump = first_step_jump(curve, max(end, 2))
+        warning = ""
+        if not jump <= MAX_FIRST_STEP_JUMP:
+            warning = (
+                f"the mean log divergence rises {jump:.0%} of its fitted rise in the first "
+                "sample: this coordinate does not resolve the separation's exponential growth "
+                "(a spiky or coarsely sampled observable), so its exponent is unreliable"
+            )
         out[c] = RosensteinParams(
             emb_dim=emb_dim,
             lag_time=lag * dt,
             min_tsep_time=tsep * dt,
             trajectory_time=max(end, start + 2) * dt,
             fit_offset_time=start * dt,
+            warning=warning,
         )
     return out
 
@@ -229,6 +261,7 @@ class DatasetEstimate:
     dt: float
     params: dict[str, float]
     coordinates: dict[str, CoordinateEstimate]
+    warnings: list[str] = field(default_factory=list)  # "<coordinate>: why it is unreliable"
 
     def to_dict(self) -> dict:
         return {
@@ -237,6 +270,7 @@ class DatasetEstimate:
             "params": self.params,
             "units": "1/time",
             "coordinates": {k: v.to_dict() for k, v in self.coordinates.items()},
+            "warnings": list(self.warnings),
         }
 
 
@@ -326,6 +360,11 @@ def estimate_series(
         return np.array(list(tqdm(it, total=len(jobs), disable=not progress, desc=method)))
 
 
+def params_dict(params: RosensteinParams | EckmannParams) -> dict[str, float]:
+    """An estimator's parameters as the JSON records them (a warning is reported apart)."""
+    return {k: v for k, v in asdict(params).items() if k != "warning"}
+
+
 def estimate_dataset(
     ds: Dataset,
     method: str = "rosenstein",
@@ -377,8 +416,13 @@ def estimate_dataset(
         for i, c in enumerate(group):
             stats[names[c]] = summarise(values[i * n : (i + 1) * n], seed)
     stats = {names[c]: stats[names[c]] for c in coords}
+    warnings = [
+        f"{names[c]}: {per_coord[c].warning}"
+        for c in coords
+        if getattr(per_coord[c], "warning", "")
+    ]
     if len(groups) == 1:
-        shown = asdict(next(iter(groups)))
+        shown = params_dict(next(iter(groups)))
     else:
-        shown = {names[c]: asdict(per_coord[c]) for c in coords}
-    return DatasetEstimate(method, ds.dt, shown, stats)
+        shown = {names[c]: params_dict(per_coord[c]) for c in coords}
+    return DatasetEstimate(method, ds.dt, shown, stats, warnings)
