@@ -20,6 +20,8 @@ from chaosgan.gan.physics import (
     physics_model,
     residual_channels,
     residual_loss,
+    speed_loss,
+    speed_quantiles,
 )
 from chaosgan.gan.projection import _block_tridiagonal_solve, project
 from chaosgan.gan.sample import sample
@@ -310,3 +312,28 @@ def test_balanced_physics_weight_matches_the_gradients_at_the_output(lorenz, tmp
     cfg = load_config(overrides={**TINY, "epochs": 2, **balanced})
     run = train(lorenz, tmp_path / "run", cfg, device="cpu")
     assert all(w > 0 for w in run.history["physics_weight"]) and len(run.history["physics"]) == 2
+
+
+def test_speed_loss_charges_series_that_stand_still_and_pulls_them_into_motion(lorenz, tmp_path):
+    """The residual's degenerate minimum, a series at rest on a fixed point, is an exact orbit;
+    the speed term is near zero for independent real series and large for that one, and its
+    gradient moves the resting series' steps apart."""
+    x = torch.from_numpy(lorenz.trajectories)
+    target = speed_quantiles(x, 50.0)
+    other = torch.from_numpy(simulate("lorenz63", n=24, dt=0.1, seed=1).trajectories)
+    beta, rho = 8 / 3, 28.0
+    c = (beta * (rho - 1)) ** 0.5
+    at_rest = torch.tensor([c, c, rho - 1], dtype=torch.float64).expand(4, 1024, 3).clone()
+    at_rest += 1e-3 * torch.randn_like(at_rest)
+    at_rest.requires_grad_(True)
+    real_loss = float(speed_loss(other, target, 50.0))
+    rest_loss = speed_loss(at_rest, target, 50.0)
+    assert real_loss < 0.01 < 0.1 < rest_loss.item()
+    rest_loss.backward()
+    moved = at_rest.detach() - 1e3 * at_rest.grad
+    assert speed_loss(moved, target, 50.0).item() < rest_loss.item()
+    with pytest.raises(ChaosganError, match="speed_weight needs physics"):
+        load_config(overrides={**TINY, "speed_weight": 1.0})
+    cfg = load_config(overrides={**TINY, "epochs": 2, "physics": "known", "speed_weight": 10.0})
+    run = train(lorenz, tmp_path / "run", cfg, device="cpu")
+    assert len(run.history["speed"]) == 2 and all(v > 0 for v in run.history["speed"])

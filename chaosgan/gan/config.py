@@ -103,6 +103,11 @@ class TrainConfig:
             losses' (an adaptive weight, Esser et al. 2021; ``physics_weight`` is then unused);
             0 keeps the fixed ``physics_weight``.
         physics_steps: k, the steps after which the residual is taken (1: one-step).
+        speed_weight: weight of a speed-matching term beside the residual (0: off; needs
+            ``physics`` on; same start and ramp): the 1-Wasserstein distance, in diameters,
+            between the generated and the real step lengths ``|x_{t+1} - x_t|``
+            (:func:`~chaosgan.gan.physics.speed_loss`), against the residual's degenerate
+            minima (a series at rest on a fixed point is an orbit too).
         physics_substeps: RK4 steps per sampling step dt in the model's flow (2: within 4e-5
             attractor diameters of the exact flow, median, on Lorenz-63 at dt = 0.1).
         shooting: segment length, in samples, of the shooting layer
@@ -152,6 +157,7 @@ class TrainConfig:
     physics_start: float = 0.0
     physics_warmup: float = 0.1
     physics_balance: float = 0.0
+    speed_weight: float = 0.0
     physics_steps: int = 1
     physics_substeps: int = 2
     shooting: int = 0
@@ -236,6 +242,10 @@ class TrainConfig:
             raise ChaosganError(f"physics_balance must be >= 0, got {self.physics_balance}")
         if self.physics_balance > 0 and self.physics == "off":
             raise ChaosganError("physics_balance needs physics on")
+        if not self.speed_weight >= 0:
+            raise ChaosganError(f"speed_weight must be >= 0, got {self.speed_weight}")
+        if self.speed_weight > 0 and self.physics == "off":
+            raise ChaosganError("speed_weight needs physics on")
         if not self.series_residual_noise >= 0:
             raise ChaosganError("series_residual_noise must be >= 0")
         if self.lr_g <= 0 or self.lr_d <= 0:

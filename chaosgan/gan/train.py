@@ -60,6 +60,8 @@ from chaosgan.gan.physics import (
     physics_model,
     residual_channels,
     residual_loss,
+    speed_loss,
+    speed_quantiles,
     step_residuals,
 )
 from chaosgan.gan.shooting import ShootingLayer
@@ -358,9 +360,12 @@ def _train(
     gp = cfg.loss == "wgan" and cfg.gp_weight > 0  # a gradient penalty on both critics
     autocast = torch.autocast(dev.type, torch.bfloat16, enabled=cfg.bf16)
     to_series = ImageToSeries(data.normalisation, cfg.layout).to(dev)
-    flow = real_residuals = None
+    flow = real_residuals = real_speeds = None
     if run.physics is not None:
         flow = PolynomialFlow(run.physics, data.dt, cfg.physics_substeps).to(dev)
+        if cfg.speed_weight > 0:  # the real step lengths' quantiles, once
+            traj = torch.from_numpy(data.trajectories).float().to(dev)
+            real_speeds = speed_quantiles(traj, run.physics.diameter)
         if cfg.series_residual:  # the real series' residual channels, once
             with torch.no_grad():
                 traj = torch.from_numpy(data.trajectories).float().to(dev)
@@ -417,7 +422,7 @@ def _train(
         order = torch.randperm(n, generator=_seeded(cfg.seed, epoch))[rank::world].to(dev)
         batches = [order[i : i + bs] for i in range(0, len(order) - bs + 1, bs)]
         # loss sums stay on the device: no host sync per step (checked once per epoch)
-        keys = ("d_loss", "g_loss", "s_loss", "physics", "physics_weight")
+        keys = ("d_loss", "g_loss", "s_loss", "physics", "physics_weight", "speed")
         sums = {k: torch.zeros((), device=dev) for k in keys}
         d_count = 0
         for i, idx in enumerate(batches):
@@ -523,6 +528,10 @@ def _train(
                     sums["physics_weight"] += weight
                 loss_g = loss_g + weight * ramp * residual
                 sums["physics"] += residual.detach()
+                if real_speeds is not None:
+                    speed = speed_loss(fake_series, real_speeds, run.physics.diameter)
+                    loss_g = loss_g + cfg.speed_weight * ramp * speed
+                    sums["speed"] += speed.detach()
             run.opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             run.opt_g.step()
@@ -541,6 +550,8 @@ def _train(
             means["physics"] = sums["physics"].item() / max(len(batches), 1)
             if cfg.physics_balance > 0:  # the balanced weight, averaged over the epoch's steps
                 means["physics_weight"] = sums["physics_weight"].item() / max(len(batches), 1)
+            if real_speeds is not None:
+                means["speed"] = sums["speed"].item() / max(len(batches), 1)
         _check_finite(means, epoch, run, out)
         run.epoch = epoch + 1
         run.seconds = time.perf_counter() - clock

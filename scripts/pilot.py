@@ -1,0 +1,129 @@
+"""A pilot run: one training recipe on the leaderboard's data, a quick look at the numbers that
+matter for orbits. Cheaper than ``orbit_ablation.py`` (no classifier, no projection, no report):
+for trying an idea before it earns a row in the ablation or the leaderboard.
+
+The recipe is ``--preset`` on the small model (``scripts/demo_gan.toml``) plus ``--set
+key=value`` config overrides (values parsed as JSON, else kept as strings). It trains on 1000
+Lorenz-63 series (dt = 0.1, seed 0), samples 1000 series and compares them with a held-out real
+set (seed 1): one-step error under the true flow (labelled: the truth judges here, it is never
+trained on), Rosenstein exponent ratios (parameters derived from the real set, 300 series),
+W1/std, D_stsp, D_H, diversity ratio and grid recurrence (``chaosgan.evaluate.metrics``).
+Resumable: the run resumes from its checkpoint and a finished pilot's JSON is reprinted.
+
+    python scripts/pilot.py resize --preset best --set generator=resize    # ~7 min on one core
+    python scripts/pilot.py hilbert --preset best --set layout=hilbert --epochs 60
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def parse_set(items: list[str]) -> dict:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"error: --set takes key=value, got {item!r}")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def measure(generated: np.ndarray, real: np.ndarray, dt: float) -> dict:
+    from chaosgan.evaluate import metrics
+    from chaosgan.lyapunov.from_data import derive_rosenstein_params, estimate_series
+    from chaosgan.systems import get_system
+
+    system = get_system("lorenz63")
+    diameter = metrics.attractor_diameter(real)
+    params = system.resolve_params()
+    errors = metrics.one_step_errors(generated, system.rhs, params, dt, diameter)
+    derived = derive_rosenstein_params(real, dt)
+    ratios = []
+    for c in range(3):
+        lam = [np.nanmedian(estimate_series(x[:300, :, c], dt, params=derived[c])) for x in
+               (generated, real)]  # fmt: skip
+        ratios.append(round(float(lam[0] / lam[1]), 3))
+    return {
+        "one_step_true_flow": {
+            "median": float(np.median(errors)),
+            "p99": float(np.quantile(errors, 0.99)),
+        },
+        "lyapunov_ratio": ratios,
+        "wasserstein_over_std": [
+            round(v, 3) for v in metrics.wasserstein_over_std(real, generated)
+        ],
+        "state_space_divergence": round(metrics.state_space_divergence(real, generated), 3),
+        "hellinger_spectrum": round(metrics.hellinger_spectrum(real, generated), 4),
+        "diversity_ratio": round(
+            metrics.diversity(generated, real) / metrics.diversity(real, real), 3
+        ),
+        "grid_recurrence": round(metrics.grid_recurrence(generated), 3),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("name", help="the pilot's name (its run folder and JSON)")
+    ap.add_argument("--preset", default="default", help="config preset (default: default)")
+    ap.add_argument("--set", action="append", default=[], help="config override key=value")
+    ap.add_argument("--epochs", type=int, default=60, help="training epochs (default 60)")
+    ap.add_argument("--seed", type=int, default=0, help="training and sampling seed")
+    ap.add_argument("--out", default="results/pilots", help="folder of runs and JSON")
+    args = ap.parse_args()
+    import torch
+
+    from chaosgan import simulate
+    from chaosgan.atomic import write_text_atomic
+    from chaosgan.gan.config import load_config
+    from chaosgan.gan.sample import sample
+    from chaosgan.gan.train import train
+
+    out = ROOT / args.out
+    result_path, run = out / f"{args.name}.json", out / "runs" / args.name
+    if result_path.exists():
+        print(result_path.read_text())
+        return
+    torch.set_num_threads(1)
+    overrides = {**parse_set(args.set), "epochs": args.epochs, "seed": args.seed}
+    cfg = load_config(args.preset, [str(ROOT / "scripts" / "demo_gan.toml")], overrides)
+    data = simulate("lorenz63", n=1000, dt=0.1, seed=0)
+    real = simulate("lorenz63", n=1000, dt=0.1, seed=1).trajectories
+    resume = (run / "checkpoints" / "last.pt").exists()
+    start = time.perf_counter()
+    trained = train(
+        data,
+        run,
+        cfg,
+        device="cpu",
+        resume=resume,
+        force=not resume,
+        progress=True,
+        epochs=args.epochs if resume else None,
+    )
+    generated = sample(run, n=1000, seed=args.seed, device="cpu").trajectories
+    result = {
+        "name": args.name,
+        "preset": args.preset,
+        "overrides": overrides,
+        "train_seconds": round(trained.seconds, 1),
+        "this_call_seconds": round(time.perf_counter() - start, 1),
+        **measure(generated, real, 0.1),
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(result_path, json.dumps(result, indent=1))
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
