@@ -160,6 +160,13 @@ def print_table(rows: list[dict]) -> None:
             print(
                 f"(case, coordinate) pairs within {tol:.0%}: {(errs <= tol).sum()} of {len(errs)}"
             )
+        jumps = np.array([p["first_step_jump"] for a in auto for p in a["params"]])
+        print(
+            f"first-sample jump of the divergence curve (share of its fitted rise): flagged "
+            f"{jumps[flagged].min() if flagged.any() else float('nan'):.2f}-"
+            f"{jumps[flagged].max() if flagged.any() else float('nan'):.2f}, unflagged at most "
+            f"{jumps[~flagged].max():.2f}"
+        )
         print(
             f"! = flagged unreliable by the derivation: {flagged.sum()} pairs, "
             f"{(errs[flagged] > 0.10).sum()} of them off by more than 10%; of the "

@@ -56,10 +56,12 @@ class RosensteinParams:
             region of the mean log divergence before it saturates at the attractor size).
         fit_offset_time: initial stretch left out of the line fit (the transient in which the
             separation turns onto the most unstable direction).
+        first_step_jump: the diagnostic behind ``warning`` (:func:`first_step_jump` of the
+            curve the parameters were derived from; NaN for parameters not derived).
         warning: why an exponent measured with these parameters should not be trusted (set by
             :func:`derive_rosenstein_params` for a coordinate whose divergence curve has no
-            clean exponential stretch; empty otherwise). Not a parameter: it takes no part in
-            comparisons or hashing.
+            clean exponential stretch; empty otherwise).
+        Neither of the last two is a parameter: they take no part in comparisons or hashing.
     """
 
     emb_dim: int = 7
@@ -67,6 +69,7 @@ class RosensteinParams:
     min_tsep_time: float = 1.0
     trajectory_time: float = 1.5
     fit_offset_time: float = 0.3
+    first_step_jump: float = field(default=float("nan"), compare=False)
     warning: str = field(default="", compare=False)
 
     def in_samples(self, dt: float) -> dict[str, int]:
@@ -212,6 +215,7 @@ def derive_rosenstein_params(
             min_tsep_time=tsep * dt,
             trajectory_time=max(end, start + 2) * dt,
             fit_offset_time=start * dt,
+            first_step_jump=jump,
             warning=warning,
         )
     return out
@@ -362,7 +366,10 @@ def estimate_series(
 
 def params_dict(params: RosensteinParams | EckmannParams) -> dict[str, float]:
     """An estimator's parameters as the JSON records them (a warning is reported apart)."""
-    return {k: v for k, v in asdict(params).items() if k != "warning"}
+    return {k: v for k, v in asdict(params).items() if k not in DIAGNOSTICS}
+
+
+DIAGNOSTICS = ("first_step_jump", "warning")  # RosensteinParams fields that are not parameters
 
 
 def estimate_dataset(
