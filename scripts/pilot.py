@@ -12,6 +12,7 @@ Resumable: the run resumes from its checkpoint and a finished pilot's JSON is re
 
     python scripts/pilot.py resize --preset best --set generator=resize    # ~7 min on one core
     python scripts/pilot.py hilbert --preset best --set layout=hilbert --epochs 60
+    python scripts/pilot.py --table best resize hilbert     # the README's table of pilots
 """
 
 from __future__ import annotations
@@ -72,9 +73,44 @@ def measure(generated: np.ndarray, real: np.ndarray, dt: float) -> dict:
     }
 
 
+def table(names: list[str], folder: Path) -> str:
+    """A Markdown table of finished pilots, in the order named (missing ones are skipped)."""
+    lines = [
+        "| pilot (60 epochs unless said) | recipe | one-step median, p99 | Lyapunov x, y, z "
+        "| W1/std (max) | D_stsp | D_H | diversity | grid recurrence | train s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name in names:
+        path = folder / f"{name}.json"
+        if not path.exists():
+            continue
+        r = json.loads(path.read_text())
+        recipe = " ".join(
+            [f"--preset {r['preset']}"]
+            + [f"{k}={v}" for k, v in r["overrides"].items() if k not in ("epochs", "seed")]
+        )
+        one = r["one_step_true_flow"]
+        seconds = f"{r['train_seconds']:.0f}" if r["train_seconds"] > 0 else "-"
+        cells = [
+            name,
+            f"`{recipe}`",
+            f"{one['median']:.3f}, {one['p99']:.2f}",
+            ", ".join(f"{v:.2f}" for v in r["lyapunov_ratio"]),
+            f"{max(r['wasserstein_over_std']):.2f}",
+            f"{r['state_space_divergence']:.2f}",
+            f"{r['hellinger_spectrum']:.2f}",
+            f"{r['diversity_ratio']:.2f}",
+            f"{r['grid_recurrence']:.2f}",
+            seconds,
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("name", help="the pilot's name (its run folder and JSON)")
+    ap.add_argument("name", nargs="+", help="the pilot's name (its run folder and JSON)")
+    ap.add_argument("--table", action="store_true", help="print the named pilots' table")
     ap.add_argument("--preset", default="default", help="config preset (default: default)")
     ap.add_argument("--set", action="append", default=[], help="config override key=value")
     ap.add_argument("--epochs", type=int, default=60, help="training epochs (default 60)")
@@ -90,7 +126,13 @@ def main() -> None:
     from chaosgan.gan.train import train
 
     out = ROOT / args.out
-    result_path, run = out / f"{args.name}.json", out / "runs" / args.name
+    if args.table:
+        print(table(args.name, out))
+        return
+    if len(args.name) != 1:
+        raise SystemExit("error: one pilot at a time (several names only with --table)")
+    name = args.name[0]
+    result_path, run = out / f"{name}.json", out / "runs" / name
     if result_path.exists():
         print(result_path.read_text())
         return
@@ -113,7 +155,7 @@ def main() -> None:
     )
     generated = sample(run, n=1000, seed=args.seed, device="cpu").trajectories
     result = {
-        "name": args.name,
+        "name": name,
         "preset": args.preset,
         "overrides": overrides,
         "train_seconds": round(trained.seconds, 1),

@@ -57,7 +57,7 @@ def unit_norm():
 
 
 def test_config_validates_the_generator_and_the_recurrent_preset():
-    with pytest.raises(ChaosganError, match="generator must be one of dcgan, recurrent"):
+    with pytest.raises(ChaosganError, match="generator must be one of dcgan, resize, recurrent"):
         load_config(overrides={"generator": "lstm"})
     cfg = load_config("recurrent")
     assert cfg.generator == "recurrent" and cfg.g_width == 64
