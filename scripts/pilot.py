@@ -91,8 +91,9 @@ def table(names: list[str], folder: Path) -> str:
         )
         one = r["one_step_true_flow"]
         seconds = f"{r['train_seconds']:.0f}" if r["train_seconds"] > 0 else "-"
+        epochs = r["overrides"].get("epochs", 60)
         cells = [
-            name,
+            name if epochs == 60 else f"{name} ({epochs} epochs)",
             f"`{recipe}`",
             f"{one['median']:.3f}, {one['p99']:.2f}",
             ", ".join(f"{v:.2f}" for v in r["lyapunov_ratio"]),
