@@ -396,14 +396,15 @@ def backfill(result: dict[str, Any], path: Path, generated: Path, ctx: Context) 
     series = {"metrics": load(generated), "floor": ctx.load("floor")}
     for key in missing:
         for side, data in series.items():
-            result[side][key] = getattr(metrics, BACKFILL[key])(data.trajectories)
+            result[side][key] = getattr(metrics, key)(data.trajectories)
     result.setdefault("notes", []).append(f"backfilled from the saved series: {', '.join(missing)}")
     write_text_atomic(path, dumps(result))
     return result
 
 
-# metrics added to the scorecard after rows were scored: name -> function of one set's series
-BACKFILL = {"grid_recurrence": "grid_recurrence"}
+# metrics added to the scorecard after rows were scored, each computed by the function of that
+# name in chaosgan.evaluate.metrics from one set's series alone
+BACKFILL = ("grid_recurrence",)
 
 
 # --- the table --------------------------------------------------------------------------------

@@ -69,7 +69,7 @@ class Generator(nn.Module):
     every 2, 4 and 8 pixels (the "checkerboard" of Odena, Dumoulin & Olah 2016, Distill,
     doi:10.23915/distill.00003). In an image of a series, 4 and 8 rows down are 128 and 256
     samples later: the series nearly repeat at those offsets, which no chaotic orbit does.
-    ``resize`` (their remedy: nearest-neighbour upsampling, then a 3x3 convolution) judges
+    ``resize`` (their remedy: nearest-neighbour upsampling, then a 3x3 convolution) draws
     every pixel with the same kernel.
     """
 
@@ -102,14 +102,19 @@ class Generator(nn.Module):
         )
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        if self.cond_dim:
-            if y is None:
-                raise ValueError("a conditional generator needs the condition y")
-            z = torch.cat([z, y.to(z.dtype)], dim=1)
-        return self.net(z[:, :, None, None])
+        return self.net(_with_condition(z, y, self.cond_dim)[:, :, None, None])
 
 
 UPSAMPLING = ("transposed", "resize")
+
+
+def _with_condition(z: torch.Tensor, y: torch.Tensor | None, cond_dim: int) -> torch.Tensor:
+    """A generator's input: z, with the condition y concatenated when ``cond_dim > 0``."""
+    if not cond_dim:
+        return z
+    if y is None:
+        raise ValueError("a conditional generator needs the condition y")
+    return torch.cat([z, y.to(z.dtype)], dim=1)
 
 
 def resize_conv2d(in_ch: int, out_ch: int, kernel: int, stride: int, padding: int) -> nn.Module:
@@ -196,10 +201,7 @@ class RecurrentGenerator(nn.Module):
     def series(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """The series ``(B, 1024, 3)`` in the [-1, 1] scale (a conditional generator's
         condition ``y`` is concatenated to z, as in :class:`Generator`)."""
-        if self.cond_dim:
-            if y is None:
-                raise ValueError("a conditional generator needs the condition y")
-            z = torch.cat([z, y.to(z.dtype)], dim=1)
+        z = _with_condition(z, y, self.cond_dim)
         b = z.shape[0]
         h0 = torch.tanh(self.initial(z)).reshape(b, self.layers, self.hidden).transpose(0, 1)
         x = self.step_input(z)[:, None, :].expand(b, IMAGE_STEPS, -1)

@@ -363,12 +363,11 @@ def _train(
     flow = real_residuals = real_speeds = None
     if run.physics is not None:
         flow = PolynomialFlow(run.physics, data.dt, cfg.physics_substeps).to(dev)
-        if cfg.speed_weight > 0:  # the real step lengths' quantiles, once
-            traj = torch.from_numpy(data.trajectories).float().to(dev)
+        traj = torch.from_numpy(data.trajectories).float().to(dev)  # the real series, once
+        if cfg.speed_weight > 0:  # their step lengths' quantiles
             real_speeds = speed_quantiles(traj, run.physics.diameter)
-        if cfg.series_residual:  # the real series' residual channels, once
+        if cfg.series_residual:  # their residual channels
             with torch.no_grad():
-                traj = torch.from_numpy(data.trajectories).float().to(dev)
                 real_residuals = torch.cat(
                     [
                         residual_channels(chunk, flow, run.physics.diameter)

@@ -364,12 +364,12 @@ def estimate_series(
         return np.array(list(tqdm(it, total=len(jobs), disable=not progress, desc=method)))
 
 
+DIAGNOSTICS = ("first_step_jump", "warning")  # RosensteinParams fields that are not parameters
+
+
 def params_dict(params: RosensteinParams | EckmannParams) -> dict[str, float]:
     """An estimator's parameters as the JSON records them (a warning is reported apart)."""
     return {k: v for k, v in asdict(params).items() if k not in DIAGNOSTICS}
-
-
-DIAGNOSTICS = ("first_step_jump", "warning")  # RosensteinParams fields that are not parameters
 
 
 def estimate_dataset(
