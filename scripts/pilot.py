@@ -19,10 +19,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+from chaosgan.errors import ChaosganError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,7 +35,7 @@ def parse_set(items: list[str]) -> dict:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise SystemExit(f"error: --set takes key=value, got {item!r}")
+            raise ChaosganError(f"--set takes key=value, got {item!r}")
         try:
             out[key] = json.loads(value)
         except json.JSONDecodeError:
@@ -131,7 +134,7 @@ def main() -> None:
         print(table(args.name, out))
         return
     if len(args.name) != 1:
-        raise SystemExit("error: one pilot at a time (several names only with --table)")
+        raise ChaosganError("one pilot at a time (several names only with --table)")
     name = args.name[0]
     result_path, run = out / f"{name}.json", out / "runs" / name
     if result_path.exists():
@@ -169,4 +172,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except ChaosganError as exc:  # a bad preset, key or value: one line, exit 2, nothing written
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
