@@ -1,8 +1,9 @@
 """Conditional generation across Lorenz-63's rho: train once, score per value, plot the exponent.
 
 One conditional GAN (the small model of ``scripts/demo_gan.toml`` with PacGAN packs of 4, the
-snake layout and the series critic, ``condition = ["rho"]``; the physics loss is off, since one
-identified model cannot hold across rho) is trained on 1000 series (dt = 0.1) whose rho is drawn
+snake layout and the series critic, ``condition = ["rho"]``; or ``--preset`` and ``--set
+key=value`` on top of the small model and the condition, e.g. the physics loss of a model
+identified with rho as a variable) is trained on 1000 series (dt = 0.1) whose rho is drawn
 uniformly from [24, 40] per series. For held-out values inside that range (interpolation: values
 never seen exactly in training) and just outside it (extrapolation, reported, not required),
 it samples 500 series, simulates 500 real ones at that rho, and writes the full scorecard
@@ -21,6 +22,9 @@ stage whose output exists is skipped (an interrupted training resumes from its c
 
     python scripts/conditional_eval.py --epochs 60        # all of it (CPU, ~30 min on 2 cores)
     python scripts/conditional_eval.py --table            # the table of what is done
+    python scripts/conditional_eval.py --out results/conditional_wgan_physics \
+        --preset wgan-gp --set physics=identified --set physics_weight=3000 \
+        --set physics_start=0.3 --set physics_warmup=0.3  # another recipe, its own folder
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from experiments import parse_set
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZE = ROOT / "scripts" / "demo_gan.toml"
@@ -62,7 +67,9 @@ def train_stage(out: Path, args: argparse.Namespace) -> dict:
         chaosgan("simulate", "--n", args.n_train, "--dt", 0.1, "--param", f"rho={lo:g}:{hi:g}",
                  "--seed", 0, "--out", data)  # fmt: skip
     config = out / "recipe.toml"
-    config.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in RECIPE.items()))
+    recipe = {**RECIPE, **parse_set(args.set)} if args.preset is None else parse_set(args.set)
+    recipe["condition"] = RECIPE["condition"]
+    config.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in recipe.items()))
     run, done = out / "run", out / "trained.json"
     if not done.exists():
         start = time.perf_counter()
@@ -71,11 +78,16 @@ def train_stage(out: Path, args: argparse.Namespace) -> dict:
         if resumed:
             chaosgan("train", data, "--out", run, "--resume", *common)
         else:
-            chaosgan("train", data, "--out", run, "--config", SIZE, "--config", config, *common)
+            preset = [] if args.preset is None else ["--preset", args.preset]
+            configs = ["--config", SIZE, "--config", config]
+            chaosgan("train", data, "--out", run, *preset, *configs, *common)
+        from chaosgan.gan.checkpoint import load_checkpoint
+
+        recorded = load_checkpoint(run).get("train_seconds")  # summed across resumes
         info = {
             "epochs": args.epochs,
-            "seconds": round(time.perf_counter() - start, 1),
-            "resumed": resumed,  # then seconds cover only the part after the resume
+            "seconds": round(recorded or time.perf_counter() - start, 1),
+            "resumed": resumed and not recorded,  # then seconds cover only the last part
             "config": json.loads((run / "config.json").read_text()),
         }
         done.write_text(json.dumps(info, indent=1))
@@ -214,10 +226,18 @@ def main() -> None:
     p.add_argument("--outside", type=float, nargs="+", default=[20.0, 44.0])
     p.add_argument("--grid", type=float, nargs="+", default=list(np.arange(20.0, 45.0, 2.0)))
     p.add_argument("--table", action="store_true", help="only print the table of what is done")
+    p.add_argument(
+        "--preset",
+        help="config preset under the small model and the condition (default: the recipe above)",
+    )
+    p.add_argument(
+        "--set", action="append", default=[], help="config override key=value (repeatable)"
+    )
     args = p.parse_args()
     out = args.out
     values = sorted(args.inside + args.outside)
     if not args.table:
+        parse_set(args.set)  # a bad item fails here, before anything is written
         out.mkdir(parents=True, exist_ok=True)
         info = train_stage(out, args)
         print(f"trained {info['epochs']} epochs in {info['seconds']} s", flush=True)
@@ -237,4 +257,10 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from chaosgan.errors import ChaosganError
+
+    try:
+        main()
+    except ChaosganError as exc:  # a bad --set item: one line, exit 2
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)

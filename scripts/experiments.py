@@ -37,6 +37,22 @@ def simulate_real(path: Path, seed: int, n: int = 1000) -> None:
         print(f"simulated {path}: {n} Lorenz-63 series, dt = 0.1, seed {seed}", flush=True)
 
 
+def parse_set(items: list[str]) -> dict:
+    """``--set key=value`` items as config overrides (values parsed as JSON, else strings)."""
+    from chaosgan.errors import ChaosganError
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ChaosganError(f"--set takes key=value, got {item!r}")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
 def write_config(path: Path, overrides: dict) -> Path:
     """A TOML file of config ``overrides`` (JSON values are valid TOML for these types)."""
     path.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in overrides.items()))

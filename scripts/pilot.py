@@ -24,23 +24,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+from experiments import parse_set
 
 from chaosgan.errors import ChaosganError
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def parse_set(items: list[str]) -> dict:
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ChaosganError(f"--set takes key=value, got {item!r}")
-        try:
-            out[key] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key] = value
-    return out
 
 
 def measure(generated: np.ndarray, real: np.ndarray, dt: float) -> dict:

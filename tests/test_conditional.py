@@ -179,9 +179,9 @@ def test_projection_discriminator_adds_the_embedded_condition():
         g(z)
 
 
-def test_condition_with_physics_is_refused_and_data_must_vary_it(lorenz_small, tmp_path):
-    with pytest.raises(ChaosganError, match="one model of the dynamics"):
-        load_config("best", overrides={"condition": ["rho"]})
+def test_condition_with_known_physics_is_refused_and_data_must_vary_it(lorenz_small, tmp_path):
+    with pytest.raises(ChaosganError, match="physics = 'known' with condition"):
+        load_config("best", overrides={"condition": ["rho"], "physics": "known"})
     with pytest.raises(ChaosganError, match="does not vary it"):
         train(lorenz_small, tmp_path / "r", load_config(overrides={**TINY, "condition": ["rho"]}))
     with pytest.raises(ChaosganError, match="list of names"):
@@ -265,7 +265,7 @@ def test_sample_cli_condition_errors_and_extrapolation_warning(conditional_run, 
     assert "finite" in refused(capsys, [*base, "--condition", "rho=nan"])
     assert "number" in refused(capsys, [*base, "--condition", "rho=x"])
     assert "twice" in refused(capsys, [*base, "--condition", "rho=30", "--condition", "rho=31"])
-    assert "conditional run has none" in refused(
+    assert "trained without physics" in refused(
         capsys, [*base, "--condition", "rho=30", "--project"]
     )
     assert not out.exists()

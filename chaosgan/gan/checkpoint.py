@@ -179,6 +179,13 @@ def _physics(v: Any) -> str | None:
         return "diameter must be a positive number"
     if not isinstance(v.get("info", {}), dict):
         return "info must be an object"
+    params = v.get("parameters", [])
+    if (
+        not isinstance(params, list)
+        or len(params) >= len(names)
+        or params != names[len(names) - len(params) :]
+    ):
+        return "parameters must be a list of the last names (fewer than all of them)"
     return None
 
 

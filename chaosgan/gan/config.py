@@ -51,8 +51,10 @@ class TrainConfig:
             unconditional GAN). The data must vary them per series (``chaosgan simulate
             --param rho=24:40``); each is scaled to [-1, 1] by its range in the training data
             (saved in the checkpoint), fed to the generator concatenated to z, and to both
-            critics by projection (:mod:`chaosgan.gan.models`). Not with ``physics``: one
-            model of the dynamics cannot hold across the parameters.
+            critics by projection (:mod:`chaosgan.gan.models`). With ``physics =
+            "identified"`` the model is identified with the condition as a variable
+            (:mod:`chaosgan.identify.parametric`) and given each series' value; ``known``
+            physics and the shooting layer are not available for a conditional run.
     Optimisation:
         epochs: passes over the data.
         batch_size: images per step (per process under DDP).
@@ -258,12 +260,14 @@ class TrainConfig:
             )
         if len(set(self.condition)) != len(self.condition):
             raise ChaosganError(f"condition names a parameter twice: {self.condition}")
-        if self.condition and self.physics != "off":
+        if self.condition and self.physics == "known":
             raise ChaosganError(
-                f"physics = {self.physics!r} needs one model of the dynamics, but a run "
-                f"conditional on {', '.join(self.condition)} spans many parameter values "
-                "(identifying a model per condition is not implemented); use physics = 'off'"
+                f"physics = 'known' with condition {', '.join(self.condition)}: a conditional "
+                "run's model is identified with the condition as a variable; use physics = "
+                "'identified'"
             )
+        if self.condition and self.shooting:
+            raise ChaosganError("shooting is not available for a conditional run")
         if self.pack < 1 or self.batch_size % self.pack:
             raise ChaosganError(f"pack ({self.pack}) must divide batch_size ({self.batch_size})")
         return self

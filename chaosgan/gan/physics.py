@@ -18,12 +18,19 @@ every checkpoint): ``identified`` from the training data alone (:mod:`chaosgan.i
 method chosen by a criterion computed on the data), or ``known``, the catalogue system's true
 equations, which only a dataset whose meta names a catalogue system has, and which is labelled as
 such wherever it is used: a GAN trained with it was told the answer.
+
+A conditional run (trained on series whose parameters differ, ``condition = ["rho"]``) needs
+one model for every value: it is identified with the parameters as variables of zero derivative
+(:mod:`chaosgan.identify.parametric`, so ``y' = x rho - x z - y`` is one polynomial), and the
+flow is given each series' parameter values beside its samples (``params`` below), the values
+the generator was asked for.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +42,7 @@ from chaosgan.dataset import Dataset
 from chaosgan.errors import ChaosganError
 from chaosgan.identify.compare import identify_model
 from chaosgan.identify.library import PolynomialLibrary, PolynomialModel
+from chaosgan.identify.parametric import identify_parametric_model
 from chaosgan.identify.truth import true_coefficients
 from chaosgan.systems import SYSTEMS
 
@@ -45,9 +53,12 @@ SOURCES = ("identified", "known")
 class PhysicsModel:
     """A polynomial vector field, where it came from, and the data's attractor diameter.
 
-    ``coef`` has shape ``(D, n_terms)`` in :class:`~chaosgan.identify.library.PolynomialLibrary`
-    term order for ``degree``; ``source`` is ``identified`` or ``known`` (true equations);
-    ``info`` records how it was obtained (method, selection criterion, equations as text).
+    ``coef`` has shape ``(V, n_terms)`` in :class:`~chaosgan.identify.library.PolynomialLibrary`
+    term order for ``degree``, over ``V`` variables named ``names``: the state coordinates and
+    then the ``parameters`` (system parameters given with each series, e.g. ``("rho",)`` for a
+    conditional run; their rows are zero: constant along a series); ``source`` is
+    ``identified`` or ``known`` (true equations); ``info`` records how it was obtained
+    (method, selection criterion, equations as text).
     """
 
     coef: np.ndarray
@@ -56,6 +67,12 @@ class PhysicsModel:
     source: str
     diameter: float
     info: dict[str, Any] = field(default_factory=dict)
+    parameters: tuple[str, ...] = ()
+
+    @property
+    def n_state(self) -> int:
+        """State coordinates (the variables that are not parameters)."""
+        return len(self.names) - len(self.parameters)
 
     @property
     def library(self) -> PolynomialLibrary:
@@ -70,7 +87,26 @@ class PhysicsModel:
         """How the model is shown to users: the source, and a warning for true equations."""
         if self.source == "known":
             return "known (the true equations of the catalogue system: not learned from data)"
-        return f"identified from the training data ({self.info.get('method', '?')})"
+        method = self.info.get("method", "?")
+        if self.parameters:  # the parameters are inputs given with each series, not equations
+            method += f"; {', '.join(self.parameters)} as variables"
+        return f"identified from the training data ({method})"
+
+    def at(self, values: Sequence[float]) -> PhysicsModel:
+        """The model of the state alone at fixed parameter ``values`` (one per
+        :attr:`parameters`, physical units): each term's parameter factors multiplied into its
+        coefficient (``1.0 x rho`` at rho = 28 becomes ``28 x``)."""
+        if len(values) != len(self.parameters):
+            raise ChaosganError(f"{len(self.parameters)} parameter value(s) needed, got {values}")
+        d = self.n_state
+        state = PolynomialLibrary(d, self.degree, self.names[:d])
+        index = {tuple(p): i for i, p in enumerate(state.powers)}
+        coef = np.zeros((d, state.n_terms))
+        factor = np.prod(np.asarray(values, dtype=float) ** self.library.powers[:, d:], axis=1)
+        for t, powers in enumerate(self.library.powers):
+            coef[:, index[tuple(powers[:d])]] += self.coef[:d, t] * factor[t]
+        info = {**self.info, "at": dict(zip(self.parameters, map(float, values), strict=True))}
+        return PhysicsModel(coef, self.degree, self.names[:d], self.source, self.diameter, info)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON- and checkpoint-safe form (lists, numbers and strings only)."""
@@ -82,6 +118,7 @@ class PhysicsModel:
             "diameter": self.diameter,
             "equations": self.polynomial.equations(),
             "info": self.info,
+            "parameters": list(self.parameters),
         }
 
     @classmethod
@@ -93,6 +130,7 @@ class PhysicsModel:
             source=str(d["source"]),
             diameter=float(d["diameter"]),
             info=dict(d.get("info", {})),
+            parameters=tuple(d.get("parameters", ())),
         )
 
 
@@ -100,8 +138,10 @@ class PolynomialFlow(nn.Module):
     """``Phi_dt``: ``substeps`` classical RK4 steps of ``dx/dt = coef @ Theta(x)`` in torch.
 
     States are ``(..., D)``; every operation is differentiable and batched over the leading
-    dimensions. Terms are products of coordinates, the
-    same products as :meth:`PolynomialLibrary.theta_cm`, so no ``x ** 0`` ever enters the graph.
+    dimensions. A model with parameters (:attr:`PhysicsModel.parameters`) takes states of its
+    ``D`` state coordinates and, in :meth:`forward`, each batch entry's parameter values.
+    Terms are products of coordinates, the same products as
+    :meth:`PolynomialLibrary.theta_cm`, so no ``x ** 0`` ever enters the graph.
     Two RK4 steps per dt = 0.1 on Lorenz-63 put the flow within 4e-5 attractor diameters of the
     exact one (median; 99th percentile 1.8e-3, with three steps 4e-4, with one 1.8e-2), far
     below the residuals the loss is meant to remove (targets: 1e-2 median, 5e-2 p99).
@@ -119,6 +159,8 @@ class PolynomialFlow(nn.Module):
         )
         self.dt = float(dt)
         self.substeps = int(substeps)
+        self.n_state = model.n_state
+        self.n_params = len(model.parameters)
 
     def rhs(self, x: torch.Tensor) -> torch.Tensor:
         """The vector field at states ``(..., D)``."""
@@ -134,8 +176,23 @@ class PolynomialFlow(nn.Module):
             terms.append(term)
         return torch.stack(terms, dim=-1) @ self.coef.to(x.dtype).T
 
-    def forward(self, x: torch.Tensor, steps: int = 1) -> torch.Tensor:
-        """``Phi_dt^steps(x)``."""
+    def forward(
+        self, x: torch.Tensor, steps: int = 1, params: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``Phi_dt^steps(x)`` for states ``(B, ..., D)``; a model with parameters needs
+        ``params`` ``(B, P)``, each batch entry's values (physical units)."""
+        if self.n_params:
+            if params is None or params.shape != (x.shape[0], self.n_params):
+                raise ChaosganError(
+                    f"the flow's model has {self.n_params} parameter(s): pass params of shape "
+                    f"({x.shape[0]}, {self.n_params})"
+                )
+            shape = (x.shape[0],) + (1,) * (x.ndim - 2) + (self.n_params,)
+            p = params.to(x.dtype).reshape(shape).expand(*x.shape[:-1], self.n_params)
+            return self._integrate(torch.cat([x, p], dim=-1), steps)[..., : self.n_state]
+        return self._integrate(x, steps)
+
+    def _integrate(self, x: torch.Tensor, steps: int) -> torch.Tensor:
         h = self.dt / self.substeps
         for _ in range(steps * self.substeps):
             k1 = self.rhs(x)
@@ -149,9 +206,15 @@ class PolynomialFlow(nn.Module):
 RESIDUAL_UNIT = 0.01  # residual channels are in hundredths of the attractor diameter
 
 
-def step_residuals(series: torch.Tensor, flow: PolynomialFlow, steps: int = 1) -> torch.Tensor:
-    """``x_{t+steps} - Phi^steps(x_t)`` for series ``(B, T, D)``: ``(B, T - steps, D)``."""
-    return series[:, steps:] - flow(series[:, :-steps], steps)
+def step_residuals(
+    series: torch.Tensor,
+    flow: PolynomialFlow,
+    steps: int = 1,
+    params: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """``x_{t+steps} - Phi^steps(x_t)`` for series ``(B, T, D)``: ``(B, T - steps, D)``
+    (``params`` ``(B, P)``: each series' parameter values, for a model that has them)."""
+    return series[:, steps:] - flow(series[:, :-steps], steps, params)
 
 
 def channels_from_residuals(residual: torch.Tensor, diameter: float) -> torch.Tensor:
@@ -166,17 +229,26 @@ def loss_from_residuals(residual: torch.Tensor, diameter: float) -> torch.Tensor
     return residual.square().sum(dim=-1).mean() / diameter**2
 
 
-def residual_channels(series: torch.Tensor, flow: PolynomialFlow, diameter: float) -> torch.Tensor:
+def residual_channels(
+    series: torch.Tensor,
+    flow: PolynomialFlow,
+    diameter: float,
+    params: torch.Tensor | None = None,
+) -> torch.Tensor:
     """``(x_t - Phi(x_{t-1})) / (0.01 diameter)`` for series ``(B, T, D)`` (0 at t = 0): what
     a physics-informed critic sees beside the series (real data: about 0)."""
-    return channels_from_residuals(step_residuals(series, flow), diameter)
+    return channels_from_residuals(step_residuals(series, flow, params=params), diameter)
 
 
 def residual_loss(
-    series: torch.Tensor, flow: PolynomialFlow, diameter: float, steps: int = 1
+    series: torch.Tensor,
+    flow: PolynomialFlow,
+    diameter: float,
+    steps: int = 1,
+    params: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """``mean || x_{t+steps} - Phi^steps(x_t) ||^2 / diameter^2`` over series ``(B, T, D)``."""
-    return loss_from_residuals(step_residuals(series, flow, steps), diameter)
+    return loss_from_residuals(step_residuals(series, flow, steps, params), diameter)
 
 
 def step_lengths(series: torch.Tensor, diameter: float) -> torch.Tensor:
@@ -210,23 +282,53 @@ def speed_loss(series: torch.Tensor, target: torch.Tensor, diameter: float) -> t
     return (steps[index.long().clamp(max=len(steps) - 1)] - target.to(steps.dtype)).abs().mean()
 
 
-def physics_model(data: Dataset, source: str, seed: int = 0) -> PhysicsModel:
+def physics_model(
+    data: Dataset, source: str, seed: int = 0, parameters: tuple[str, ...] = ()
+) -> PhysicsModel:
     """The model of the dynamics-consistency loss for training data ``data``.
 
     ``identified``: fitted on the data alone (:func:`chaosgan.identify.identify_model` picks the
     method by a criterion computed from the data); ``known``: the true equations of the
-    catalogue system named by the data's meta, labelled as such.
+    catalogue system named by the data's meta, labelled as such. ``parameters``: the names of
+    the system parameters the data vary per series (a conditional run's condition), which the
+    identified model then takes as variables (:mod:`chaosgan.identify.parametric`); every
+    parameter that varies must be named, since the series of one value follow one vector field.
     """
     norm = data.normalisation
     diameter = float(np.linalg.norm(np.subtract(norm.maximum, norm.minimum)))
     names = tuple(data.coordinate_names)
     d = data.trajectories.shape[2]
     varying = data.series_param_names
-    if varying:  # one model cannot describe series of several parameter values
+    if sorted(varying) != sorted(parameters):
+        if not varying:
+            raise ChaosganError(
+                f"the training data do not vary {', '.join(parameters)} per series: a physics "
+                "model with parameters needs series of several parameter values"
+            )
         raise ChaosganError(
             f"physics = {source!r} needs one model of the dynamics, but the training data vary "
-            f"{', '.join(varying)} per series; use physics = 'off'"
+            f"{', '.join(varying)} per series; condition the run on them "
+            f"(condition = {list(varying)}) or use physics = 'off'"
         )
+    if parameters and source != "identified":
+        raise ChaosganError(
+            f"physics = {source!r} with parameters varying per series: only 'identified' "
+            "models take the parameters as variables"
+        )
+    if parameters:
+        values = np.stack([data.series_param(x) for x in parameters], axis=1)
+        model, info = identify_parametric_model(
+            data.trajectories,
+            values,
+            data.dt,
+            parameter_names=parameters,
+            variable_names=names,
+            seed=seed,
+        )
+        info = _plain_info(info)
+        coef, degree = model.coef, model.library.degree
+        all_names = names + tuple(parameters)
+        return PhysicsModel(coef, degree, all_names, "identified", diameter, info, parameters)
     if source == "known":
         system = SYSTEMS.get(data.meta.get("system") or "")
         if system is None or not data.meta.get("params"):
@@ -241,7 +343,12 @@ def physics_model(data: Dataset, source: str, seed: int = 0) -> PhysicsModel:
     if source != "identified":
         raise ChaosganError(f"unknown physics source {source!r} (valid: {', '.join(SOURCES)})")
     model, info = identify_model(data.trajectories, data.dt, seed=seed, variable_names=names)
-    # plain, strict JSON for checkpoints and physics.json: a diverged method's criterion is null
-    criterion = {m: (v if math.isfinite(v) else None) for m, v in info["criterion"].items()}
-    info = json.loads(json.dumps({**info, "criterion": criterion}, default=float))
+    info = _plain_info(info)
     return PhysicsModel(model.coef, model.library.degree, names, "identified", diameter, info)
+
+
+def _plain_info(info: dict[str, Any]) -> dict[str, Any]:
+    """Plain, strict JSON for checkpoints and physics.json: a diverged method's criterion is
+    null."""
+    criterion = {m: (v if math.isfinite(v) else None) for m, v in info["criterion"].items()}
+    return json.loads(json.dumps({**info, "criterion": criterion}, default=float))

@@ -77,9 +77,11 @@ def sample(
         values, notes = spec.request(condition)
         for note in notes:
             warnings.warn(note, ExtrapolationWarning, stacklevel=3)
-        if project:
+        if project and not ckpt.get("physics"):
             raise ChaosganError(
-                "--project needs one model of the dynamics; a conditional run has none"
+                "--project needs one model of the dynamics for every condition: this "
+                "conditional run was trained without physics (train it with physics = "
+                "'identified')"
             )
         training = torch.from_numpy(spec.scale(spec.values))
         cond = (torch.from_numpy(spec.scale(values[None])),)
@@ -122,6 +124,8 @@ def sample(
         extra["training_data"] = ckpt["training_data"]
     if project:
         model = _projection_model(ckpt, training_data)
+        if model.parameters:  # a conditional run's model at the requested condition
+            model = model.at(values)
         trajectories, extra["projection"] = _draw_projected(draw, n, model, float(meta["dt"]))
         extra["projected"] = True
     else:

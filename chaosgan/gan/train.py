@@ -261,9 +261,9 @@ def train(
         check_run_folder(out, force)
         config.validate()
         condition = Condition.from_data(data, config.condition) if config.condition else None
-        physics = (
-            physics_model(data, config.physics, config.seed) if config.physics != "off" else None
-        )
+        physics = None
+        if config.physics != "off":  # a conditional run's model takes the condition as input
+            physics = physics_model(data, config.physics, config.seed, tuple(config.condition))
         run = build_run(config, dev, difference_scale(data.images), physics, condition)
     run.config.validate()
     clock = start - run.seconds  # training time = now - clock, across resumes
@@ -360,6 +360,13 @@ def _train(
     gp = cfg.loss == "wgan" and cfg.gp_weight > 0  # a gradient penalty on both critics
     autocast = torch.autocast(dev.type, torch.bfloat16, enabled=cfg.bf16)
     to_series = ImageToSeries(data.normalisation, cfg.layout).to(dev)
+    # a conditional run: every series' condition, indexed like the images, in physical units
+    # (the physics model's inputs) and scaled to [-1, 1] (the networks')
+    conditions = values = None
+    if run.condition is not None:
+        raw = np.stack([data.series_param(x) for x in run.condition.names], axis=1)
+        values = torch.from_numpy(raw).float().to(dev)
+        conditions = torch.from_numpy(run.condition.scale(raw)).to(dev)
     flow = real_residuals = real_speeds = None
     if run.physics is not None:
         flow = PolynomialFlow(run.physics, data.dt, cfg.physics_substeps).to(dev)
@@ -370,8 +377,13 @@ def _train(
             with torch.no_grad():
                 real_residuals = torch.cat(
                     [
-                        residual_channels(chunk, flow, run.physics.diameter)
-                        for chunk in traj.split(128)
+                        residual_channels(
+                            traj[i : i + 128],
+                            flow,
+                            run.physics.diameter,
+                            None if values is None else values[i : i + 128],
+                        )
+                        for i in range(0, len(traj), 128)
                     ]
                 )
 
@@ -390,10 +402,10 @@ def _train(
             residuals = tricks.add_instance_noise(residuals, cfg.series_residual_noise, gen)
         return s_train(to_series.scaled(images), residuals, *cond)
 
-    def fake_residuals(images: torch.Tensor) -> torch.Tensor | None:
+    def fake_residuals(images: torch.Tensor, params: torch.Tensor | None) -> torch.Tensor | None:
         if real_residuals is None or flow is None or run.physics is None:
             return None
-        return residual_channels(to_series(images.float()), flow, run.physics.diameter)
+        return residual_channels(to_series(images.float()), flow, run.physics.diameter, params)
 
     images = torch.from_numpy(apply_layout(data.images, cfg.layout)).to(dev)
     n = len(images)
@@ -403,11 +415,6 @@ def _train(
     if bs % cfg.pack:
         raise ChaosganError(f"{n} images give batches of {bs}, not a multiple of pack {cfg.pack}")
     fixed_z = torch.randn(64, cfg.latent_dim, generator=_seeded(cfg.seed, 7)).to(dev)
-    # a conditional run: every series' condition scaled to [-1, 1], indexed like the images
-    conditions = None
-    if run.condition is not None:
-        values = np.stack([data.series_param(x) for x in run.condition.names], axis=1)
-        conditions = torch.from_numpy(run.condition.scale(values)).to(dev)
     epoch_bar = tqdm(
         range(run.epoch, cfg.epochs),
         disable=not progress or rank != 0,
@@ -432,6 +439,7 @@ def _train(
             real = images[idx]
             # the fakes get the real batch's conditions: the critics compare like with like
             cond = () if conditions is None else (conditions[idx],)
+            params = None if values is None else values[idx]  # the physics model's inputs
             # the critics' batches: [real; fake] (and the interpolates under WGAN-GP, whose
             # pairs share a condition too)
             parts = 3 if gp else 2
@@ -473,7 +481,8 @@ def _train(
                         residuals = None
                         if real_residuals is not None:
                             with torch.no_grad():
-                                residuals = torch.cat([real_residuals[idx], fake_residuals(fake_d)])
+                                fakes = fake_residuals(fake_d, params)
+                                residuals = torch.cat([real_residuals[idx], fakes])
                         x_s = torch.cat([real, fake_d])
                         if gp:  # the same weights interpolate the series and their residuals
                             s_hat = [losses.interpolate(x_s[:bs], x_s[bs:], eps)]
@@ -502,7 +511,7 @@ def _train(
             fake_series = one_step = None
             if flow is not None and run.physics is not None:
                 fake_series = to_series(fake.float())
-                one_step = step_residuals(fake_series, flow)
+                one_step = step_residuals(fake_series, flow, params=params)
             with autocast, frozen(d_train, s_train):
                 logits = d_train(tricks.add_instance_noise(fake, std, gen), *cond).float()
                 if s_train is not None:
@@ -519,7 +528,7 @@ def _train(
                     residual = loss_from_residuals(one_step, run.physics.diameter)
                 else:
                     residual = residual_loss(
-                        fake_series, flow, run.physics.diameter, cfg.physics_steps
+                        fake_series, flow, run.physics.diameter, cfg.physics_steps, params
                     )
                 weight: float | torch.Tensor = cfg.physics_weight
                 if cfg.physics_balance > 0 and ramp > 0:
