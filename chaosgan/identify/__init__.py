@@ -5,13 +5,15 @@ Layers, lowest first: ``library`` (terms and models), ``targets`` (derivative / 
 shooting, warm-started by ``fit``), ``observations`` (validation, noise, held-out series),
 ``checks`` (data-only judgements of a model), ``truth`` (the catalogue's coefficients, for
 scoring only), ``compare`` (several methods on one dataset: :func:`identify` scores them,
-:func:`identify_model` picks one from the data alone).
+:func:`identify_model` picks one from the data alone), ``parametric`` (one model for series whose
+parameters differ: :func:`identify_parametric_model`).
 """
 
 from chaosgan.identify.compare import METHODS, identify, identify_model
 from chaosgan.identify.fit import TARGETS, fit_coefficients
 from chaosgan.identify.jaya import JayaPowell
 from chaosgan.identify.library import PolynomialLibrary, PolynomialModel
+from chaosgan.identify.parametric import identify_parametric_model
 from chaosgan.identify.regressors import STLSQ, GalerkinRegressor, LassoRegressor, RidgeRegressor
 
 __all__ = [
@@ -27,4 +29,5 @@ __all__ = [
     "fit_coefficients",
     "identify",
     "identify_model",
+    "identify_parametric_model",
 ]
