@@ -172,6 +172,13 @@ def test_config_keeps_label_tricks_and_the_penalty_to_their_losses(tmp_path):
         load_config("wgan-gp", overrides={"compile": True})
     assert load_config("wgan-gp", overrides={"gp_weight": 0.0, "compile": True}).compile
     assert "wgan-gp" in PRESETS and "lsgan" in losses.LOSSES
+    # the Wasserstein game with best's physics loss: every other key as in wgan-gp
+    both = load_config("wgan-physics")
+    for key, value in PRESETS["wgan-gp"].items():
+        assert getattr(both, key) == value
+    assert both.physics == "identified" and both.series_weight == 0
+    assert both.physics_weight == PRESETS["best"]["physics_weight"]
+    assert both.physics_start == PRESETS["best"]["physics_start"] > 0
 
 
 @pytest.fixture(scope="module")
