@@ -720,7 +720,9 @@ def add_train(sub: argparse._SubParsersAction) -> None:
         choices=list(PRESETS),
         help=(
             "study: all the study's tricks on; best: the recommended recipe; wgan-gp: Wasserstein "
-            "loss with gradient penalty, 5 critic steps; recurrent: best with a GRU generator"
+            "loss with gradient penalty, 5 critic steps; wgan-physics: wgan-gp with best's "
+            "physics loss (nearer the real exponents, 7x the time); recurrent: best with a GRU "
+            "generator"
         ),
     )
     p.add_argument(
