@@ -15,8 +15,8 @@ echo-state network's time is its hyperparameter search and fit. ``--budget tiny`
 1 epoch, 1 seed, a 100-unit reservoir, reports without figures) exists for the tests.
 
 Rows (:data:`ROWS`; ``--rows`` selects): generators (the study's preset, our best recipe, each
-loss, the recurrent generator, the conditional one at rho = 28, the echo-state network, the best
-recipe with orbit projection) and reference rows that are not generators: an independent real
+loss, the Wasserstein game with the physics loss, the recurrent generator, the conditional one
+at rho = 28, the echo-state network, the best recipe with orbit projection) and reference rows that are not generators: an independent real
 set (the real-vs-real floor), rollouts of a model identified from the training data (no true
 equation enters: what identifying the equations buys), real + 5% noise, time-shuffled real.
 A row whose feature is not in the code yet (an unknown config key, preset, loss or flag) is
@@ -122,6 +122,12 @@ ROWS: list[Row] = [
     Row(
         "wgan-gp", "loss: Wasserstein + gradient penalty (preset wgan-gp)", "gan", preset="wgan-gp"
     ),
+    Row(
+        "wgan-physics",
+        "Wasserstein + physics loss (preset wgan-physics)",
+        "gan",
+        preset="wgan-physics",
+    ),  # fmt: skip
     Row(
         "recurrent",
         "recurrent generator (preset recurrent: best recipe, GRU generator)",
