@@ -16,9 +16,10 @@ echo-state network's time is its hyperparameter search and fit. ``--budget tiny`
 
 Rows (:data:`ROWS`; ``--rows`` selects): generators (the study's preset, our best recipe, each
 loss, the Wasserstein game with the physics loss, the recurrent generator, the conditional one
-at rho = 28, the echo-state network, the best recipe with orbit projection) and reference rows that are not generators: an independent real
-set (the real-vs-real floor), rollouts of a model identified from the training data (no true
-equation enters: what identifying the equations buys), real + 5% noise, time-shuffled real.
+at rho = 28, the echo-state network, the best recipe with orbit projection) and reference rows
+that are not generators: an independent real set (the real-vs-real floor), rollouts of a model
+identified from the training data (no true equation enters: what identifying the equations
+buys), real + 5% noise, time-shuffled real.
 A row whose feature is not in the code yet (an unknown config key, preset, loss or flag) is
 reported as "not available" and tried again on the next run.
 
