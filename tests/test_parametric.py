@@ -102,6 +102,7 @@ def test_model_at_a_parameter_value_is_the_model_of_that_value():
 def test_residual_is_zero_only_with_each_series_own_rho(many_rho):
     model = physics_model(many_rho, "identified", parameters=("rho",))
     assert model.parameters == ("rho",) and "rho as variables" in model.label
+    assert model.at([33.0]).label.endswith("; at rho=33)")
     flow = PolynomialFlow(model, many_rho.dt, substeps=2)
     series = torch.from_numpy(many_rho.trajectories)
     rho = torch.from_numpy(many_rho.series_params)

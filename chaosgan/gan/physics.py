@@ -90,6 +90,8 @@ class PhysicsModel:
         method = self.info.get("method", "?")
         if self.parameters:  # the parameters are inputs given with each series, not equations
             method += f"; {', '.join(self.parameters)} as variables"
+        if "at" in self.info:  # such a model at one value (:meth:`at`)
+            method += "; at " + ", ".join(f"{k}={v:g}" for k, v in self.info["at"].items())
         return f"identified from the training data ({method})"
 
     def at(self, values: Sequence[float]) -> PhysicsModel:
