@@ -74,6 +74,20 @@ def test_parametric_identification_finds_the_rho_term(many_rho):
         with_parameters(many_rho.trajectories, many_rho.series_params[:3])
 
 
+def test_identify_refuses_data_whose_parameters_vary(many_rho, tmp_path, capsys):
+    """It used to fit one fixed-rho model to them (rho = 1.8 read from data drawn in [24, 40])."""
+    from chaosgan.cli import main
+    from chaosgan.identify import identify
+
+    with pytest.raises(ChaosganError, match="vary rho per series"):
+        identify(many_rho, methods=["stlsq"])
+    many_rho.save(tmp_path / "rho.npz")
+    capsys.readouterr()
+    assert main(["identify", str(tmp_path / "rho.npz")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: the data vary rho per series")
+
+
 def test_flow_with_parameters_follows_the_true_system_at_each_rho():
     rng = np.random.default_rng(0)
     x = rng.uniform(-15, 15, (6, 3)) + np.array([0.0, 0.0, 25.0])

@@ -104,6 +104,13 @@ def identify(
     series (``None``: all); the evaluation of each model does not depend on it.
     """
     _check_methods(methods, target)
+    varying = ds.series_param_names
+    if varying:  # one fixed-parameter model of many vector fields would be a confident wrong answer
+        raise ChaosganError(
+            f"the data vary {', '.join(varying)} per series: no one model of fixed parameters "
+            "describes them (identify them with the parameters as variables: "
+            "chaosgan.identify.identify_parametric_model, or train with condition and physics)"
+        )
     clean = ds.trajectories if not max_series else ds.trajectories[:max_series]
     check_data(clean)
     data = add_noise(clean, noise, seed)
