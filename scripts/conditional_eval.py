@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from experiments import parse_set
+from experiments import parse_set, write_config
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZE = ROOT / "scripts" / "demo_gan.toml"
@@ -66,10 +66,8 @@ def train_stage(out: Path, args: argparse.Namespace) -> dict:
         lo, hi = RANGE
         chaosgan("simulate", "--n", args.n_train, "--dt", 0.1, "--param", f"rho={lo:g}:{hi:g}",
                  "--seed", 0, "--out", data)  # fmt: skip
-    config = out / "recipe.toml"
     recipe = {**RECIPE, **parse_set(args.set)} if args.preset is None else parse_set(args.set)
-    recipe["condition"] = RECIPE["condition"]
-    config.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in recipe.items()))
+    config = write_config(out / "recipe.toml", {**recipe, "condition": RECIPE["condition"]})
     run, done = out / "run", out / "trained.json"
     if not done.exists():
         start = time.perf_counter()
