@@ -317,20 +317,6 @@ def physics_model(
             f"physics = {source!r} with parameters varying per series: only 'identified' "
             "models take the parameters as variables"
         )
-    if parameters:
-        values = np.stack([data.series_param(x) for x in parameters], axis=1)
-        model, info = identify_parametric_model(
-            data.trajectories,
-            values,
-            data.dt,
-            parameter_names=parameters,
-            variable_names=names,
-            seed=seed,
-        )
-        info = _plain_info(info)
-        coef, degree = model.coef, model.library.degree
-        all_names = names + tuple(parameters)
-        return PhysicsModel(coef, degree, all_names, "identified", diameter, info, parameters)
     if source == "known":
         system = SYSTEMS.get(data.meta.get("system") or "")
         if system is None or not data.meta.get("params"):
@@ -344,13 +330,21 @@ def physics_model(
         return PhysicsModel(coef, 2, names, "known", diameter, info)
     if source != "identified":
         raise ChaosganError(f"unknown physics source {source!r} (valid: {', '.join(SOURCES)})")
-    model, info = identify_model(data.trajectories, data.dt, seed=seed, variable_names=names)
-    info = _plain_info(info)
-    return PhysicsModel(model.coef, model.library.degree, names, "identified", diameter, info)
-
-
-def _plain_info(info: dict[str, Any]) -> dict[str, Any]:
-    """Plain, strict JSON for checkpoints and physics.json: a diverged method's criterion is
-    null."""
+    if parameters:
+        values = np.stack([data.series_param(x) for x in parameters], axis=1)
+        model, info = identify_parametric_model(
+            data.trajectories,
+            values,
+            data.dt,
+            parameter_names=parameters,
+            variable_names=names,
+            seed=seed,
+        )
+    else:
+        model, info = identify_model(data.trajectories, data.dt, seed=seed, variable_names=names)
+    # plain, strict JSON for checkpoints and physics.json: a diverged method's criterion is null
     criterion = {m: (v if math.isfinite(v) else None) for m, v in info["criterion"].items()}
-    return json.loads(json.dumps({**info, "criterion": criterion}, default=float))
+    info = json.loads(json.dumps({**info, "criterion": criterion}, default=float))
+    all_names = names + tuple(parameters)
+    degree = model.library.degree
+    return PhysicsModel(model.coef, degree, all_names, "identified", diameter, info, parameters)
