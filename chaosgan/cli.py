@@ -721,7 +721,9 @@ def add_train(sub: argparse._SubParsersAction) -> None:
         help=(
             "study: all the study's tricks on; best: the recommended recipe; wgan-gp: Wasserstein "
             "loss with gradient penalty, 5 critic steps; wgan-physics: wgan-gp with best's "
-            "physics loss (nearer the real exponents, 7x the time); recurrent: best with a GRU "
+            "physics loss (nearer the real exponents, 7x the time); best-wgan: best on the "
+            "Wasserstein game without gradient penalty (no grid clock, exponents nearer the "
+            "real ones, larger one-step error, best's cost); recurrent: best with a GRU "
             "generator"
         ),
     )

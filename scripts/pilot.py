@@ -7,7 +7,8 @@ key=value`` config overrides (values parsed as JSON, else kept as strings). It t
 Lorenz-63 series (dt = 0.1, seed 0), samples 1000 series and compares them with a held-out real
 set (seed 1): one-step error under the true flow (labelled: the truth judges here, it is never
 trained on), Rosenstein exponent ratios (parameters derived from the real set, 300 series),
-W1/std, D_stsp, D_H, diversity ratio and grid recurrence (``chaosgan.evaluate.metrics``).
+speed factor, W1/std, D_stsp, D_H, diversity ratio and grid recurrence
+(``chaosgan.evaluate.metrics``).
 Resumable: the run resumes from its checkpoint and a finished pilot's JSON is reprinted.
 
     python scripts/pilot.py resize --preset best --set generator=resize    # ~7 min on one core
@@ -51,6 +52,7 @@ def measure(generated: np.ndarray, real: np.ndarray, dt: float) -> dict:
             "median": float(np.median(errors)),
             "p99": float(np.quantile(errors, 0.99)),
         },
+        "speed_factor": round(metrics.speed_factor(generated, system.rhs, params, dt), 3),
         "lyapunov_ratio": ratios,
         "wasserstein_over_std": [
             round(v, 3) for v in metrics.wasserstein_over_std(real, generated)
@@ -64,21 +66,39 @@ def measure(generated: np.ndarray, real: np.ndarray, dt: float) -> dict:
     }
 
 
+def backfill_speed(result: dict, run: Path, seed: int, path: Path) -> dict:
+    """The speed factor of a finished pilot's samples (drawn again with the same seed: the same
+    series), added to its JSON."""
+    from chaosgan.atomic import write_text_atomic
+    from chaosgan.evaluate import metrics
+    from chaosgan.gan.sample import sample
+    from chaosgan.systems import get_system
+
+    generated = sample(run, n=1000, seed=seed, device="cpu").trajectories
+    params = get_system("lorenz63").resolve_params()
+    rhs = get_system("lorenz63").rhs
+    result = {**result, "speed_factor": round(metrics.speed_factor(generated, rhs, params, 0.1), 3)}
+    write_text_atomic(path, json.dumps(result, indent=1))
+    return result
+
+
 def table(names: list[str], folder: Path) -> str:
     """A Markdown table of finished pilots, in the order named (missing ones are skipped)."""
     lines = [
         "| pilot (60 epochs unless said) | recipe | one-step median, p99 | Lyapunov x, y, z "
-        "| W1/std (max) | D_stsp | D_H | diversity | grid recurrence | train s |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| speed factor | W1/std (max) | D_stsp | D_H | diversity | grid recurrence | train s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name in names:
         path = folder / f"{name}.json"
         if not path.exists():
             continue
         r = json.loads(path.read_text())
+        if not r["overrides"].get("seed"):  # seed 0, the default, goes without saying
+            r["overrides"].pop("seed", None)
         recipe = " ".join(
             [f"--preset {r['preset']}"]
-            + [f"{k}={v}" for k, v in r["overrides"].items() if k not in ("epochs", "seed")]
+            + [f"{k}={v}" for k, v in r["overrides"].items() if k != "epochs"]
         )
         one = r["one_step_true_flow"]
         seconds = f"{r['train_seconds']:.0f}" if r["train_seconds"] > 0 else "-"
@@ -88,6 +108,7 @@ def table(names: list[str], folder: Path) -> str:
             f"`{recipe}`",
             f"{one['median']:.3f}, {one['p99']:.2f}",
             ", ".join(f"{v:.2f}" for v in r["lyapunov_ratio"]),
+            f"{r['speed_factor']:.2f}" if "speed_factor" in r else "-",
             f"{max(r['wasserstein_over_std']):.2f}",
             f"{r['state_space_divergence']:.2f}",
             f"{r['hellinger_spectrum']:.2f}",
@@ -126,7 +147,11 @@ def main() -> None:
     name = args.name[0]
     result_path, run = out / f"{name}.json", out / "runs" / name
     if result_path.exists():
-        print(result_path.read_text())
+        result = json.loads(result_path.read_text())
+        if "speed_factor" not in result and (run / "checkpoints" / "last.pt").exists():
+            # a pilot finished before the metric existed: its samples, drawn again (same seed)
+            result = backfill_speed(result, run, args.seed, result_path)
+        print(json.dumps(result, indent=1))
         return
     torch.set_num_threads(1)
     overrides = {**parse_set(args.set), "epochs": args.epochs, "seed": args.seed}

@@ -26,6 +26,7 @@ FLOOR_BOUNDS = {
     "hellinger_spectrum": (0.0, 0.03),
     "autocorrelation_distance": (0.0, 0.03),
     "one_step_error": (0.0, 1e-4),
+    "speed_factor": (0.99, 1.01),
     "correlation_dimension_ratio": (0.9, 1.1),
     "diversity_ratio": (0.95, 1.05),
     "discriminative_accuracy": (0.35, 0.65),
@@ -124,6 +125,12 @@ def test_added_noise_is_flagged(pair, real2):
     assert m["one_step_error"]["median"] > 0.005  # thousands of times the floor
     assert m["state_space_divergence"] > 0.05
     assert m["correlation_dimension_ratio"] > 1.1
+
+
+def test_an_orbit_drawn_too_slowly_reads_its_speed_and_noise_does_not_bias_it(pair, real2):
+    slow = simulate("lorenz63", n=N, dt=0.07, seed=1).trajectories  # judged as dt = 0.1
+    assert pair(slow)["speed_factor"] == pytest.approx(0.7, abs=0.02)
+    assert pair(corrupt(real2.trajectories, "noise"))["speed_factor"] == pytest.approx(1, abs=0.02)
 
 
 def test_wrong_parameters_are_flagged(pair):

@@ -179,6 +179,11 @@ def test_config_keeps_label_tricks_and_the_penalty_to_their_losses(tmp_path):
     assert both.physics == "identified" and both.series_weight == 0
     assert both.physics_weight == PRESETS["best"]["physics_weight"]
     assert both.physics_start == PRESETS["best"]["physics_start"] > 0
+    # best's recipe on the Wasserstein game, spectral norms instead of the penalty
+    game = load_config("best-wgan")
+    for key in ("pack", "layout", "series_weight", "series_residual", "physics_start"):
+        assert getattr(game, key) == PRESETS["best"][key]
+    assert (game.loss, game.gp_weight, game.n_dis, game.lr_d) == ("wgan", 0.0, 1, 4 * game.lr_g)
 
 
 @pytest.fixture(scope="module")

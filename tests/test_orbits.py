@@ -22,6 +22,8 @@ from chaosgan.gan.physics import (
     residual_loss,
     speed_loss,
     speed_quantiles,
+    step_residuals,
+    tempo_loss,
 )
 from chaosgan.gan.projection import _block_tridiagonal_solve, project
 from chaosgan.gan.sample import sample
@@ -82,6 +84,26 @@ def test_torch_flow_equals_the_numpy_integrator(known):
     flow = PolynomialFlow(known, dt=0.1, substeps=7)
     got = flow(torch.from_numpy(x.T.copy()), steps=3).numpy().T
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-10)
+
+
+def test_the_tempo_loss_reads_a_slow_orbit_and_costs_standing_still_one(lorenz, known, tmp_path):
+    flow = PolynomialFlow(known, dt=lorenz.dt, substeps=10)
+    real = torch.from_numpy(lorenz.trajectories)
+    slow = torch.from_numpy(simulate("lorenz63", n=8, dt=0.07, seed=3).trajectories)
+    still = real[:, :1].expand(-1, 1024, -1).contiguous()  # every series at rest at its start
+    costs = [tempo_loss(x, step_residuals(x, flow)).item() for x in (real, slow, still)]
+    assert costs[0] < 1e-20
+    assert costs[1] == pytest.approx((1 - 0.7) ** 2, rel=0.15)  # steps 0.7 of the flow's
+    assert costs[2] == pytest.approx(1.0)
+    g = Generator(8, 16)
+    series = ImageToSeries(lorenz.normalisation, "snake")(g(torch.randn(4, 8)))
+    tempo_loss(series, step_residuals(series, flow.float())).backward()
+    assert next(g.parameters()).grad.abs().sum() > 0
+    with pytest.raises(ChaosganError, match="tempo_weight needs physics on"):
+        load_config(overrides={**TINY, "tempo_weight": 1.0})
+    cfg = load_config(overrides={**TINY, "epochs": 2, "physics": "known", "tempo_weight": 10.0})
+    run = train(lorenz, tmp_path / "run", cfg, device="cpu")
+    assert len(run.history["tempo"]) == 2 and all(0 < v < 10 for v in run.history["tempo"])
 
 
 def test_residual_loss_is_zero_on_real_orbits_and_its_gradient_reaches_the_generator(lorenz, known):

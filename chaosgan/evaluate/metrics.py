@@ -20,6 +20,11 @@ independent real dataset, the floor that sampling noise alone gives.
 - ``one_step_error``: how far each generated ``x_{t+1}`` lies from the flow of ``x_t`` over dt,
   divided by the attractor diameter (bounding-box diagonal of the real data); median and 99th
   percentile. Real data score ~0; predicting no change scores about 15% at dt = 0.1 on Lorenz.
+- ``speed_factor``: how fast a series moves along the flow: for each series the least-squares
+  factor c in ``x_{t+1} - x_t ~ c (Phi_dt(x_t) - x_t)`` (its steps against the flow's own steps
+  from the same samples), median over series. Real data score 1; a generator that draws orbits
+  too slowly scores below 1, and its Rosenstein exponents (per unit time) read low by about the
+  same factor. Noise in the steps does not bias it (the regressor is the flow's step).
 - ``correlation_dimension``: nolds ``corr_dim`` of the first coordinate (delay embedding) with
   radii fixed from the real data, median over series.
 - ``diversity``: mean RMS distance between two different series of a set (standardised with
@@ -220,6 +225,29 @@ def one_step_errors(
         pred = advance(flow, a[pick].T.copy(), params, dt / substeps, substeps).T
     err = np.linalg.norm(b[pick] - pred, axis=1) / diameter
     return np.where(np.isfinite(err), err, np.inf)
+
+
+def speed_factor(
+    x: np.ndarray,
+    flow: Flow,
+    params: Any,
+    dt: float,
+    substeps: int = 10,
+    max_series: int = 200,
+) -> float:
+    """Median over (up to ``max_series``) series of the factor c fitted by least squares in
+    ``x_{t+1} - x_t = c (Phi_dt(x_t) - x_t)``: 1 for orbits, < 1 for series drawn too slowly."""
+    x = x[:max_series]
+    n, t, d = x.shape
+    a = x[:, :-1].reshape(-1, d)
+    with np.errstate(all="ignore"):
+        pred = advance(flow, a.T.copy(), params, dt / substeps, substeps).T
+    moved = (x[:, 1:] - x[:, :-1]).reshape(n, -1)
+    flowed = (pred - a).reshape(n, -1)
+    with np.errstate(all="ignore"):
+        factors = (moved * flowed).sum(axis=1) / (flowed * flowed).sum(axis=1)
+    factors = factors[np.isfinite(factors)]
+    return float(np.median(factors)) if len(factors) else float("nan")
 
 
 def trivial_baselines(real: np.ndarray, diameter: float, seed: int = 0) -> dict[str, float]:

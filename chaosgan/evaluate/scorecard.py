@@ -39,6 +39,9 @@ DESCRIPTIONS = {
     "hellinger_spectrum": "D_H, Hellinger distance of mean power spectra, pooled; [0, 1], 0 best",
     "autocorrelation_distance": "mean abs. ACF difference up to 5 time units; [0, 2], 0 best",
     "one_step_error": "distance of x(t+dt) from the flow of x(t) / attractor diameter; 0 best",
+    "speed_factor": (
+        "median per-series LSQ factor c in x(t+dt) - x(t) = c (flow step); 1 best, < 1 too slow"
+    ),
     "correlation_dimension_ratio": "median corr_dim (nolds), other / real; 1 best",
     "diversity_ratio": "mean RMS distance between two series, other / real; 1 best, 0 collapse",
     "discriminative_accuracy": "held-out accuracy of a 1-D CNN real vs other; 0.5 best",
@@ -247,6 +250,7 @@ def pair_metrics(
             "median": float(np.median(errors)),
             "p99": float(np.quantile(errors, 0.99)),
         },
+        "speed_factor": metric_fns.speed_factor(o, ref.flow, ref.flow_params, real.dt),
         "correlation_dimension_ratio": (
             metric_fns.correlation_dimension(o, ref.radii) / ref.correlation_dimension
         ),

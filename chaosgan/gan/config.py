@@ -110,6 +110,11 @@ class TrainConfig:
             between the generated and the real step lengths ``|x_{t+1} - x_t|``
             (:func:`~chaosgan.gan.physics.speed_loss`), against the residual's degenerate
             minima (a series at rest on a fixed point is an orbit too).
+        tempo_weight: weight of a tempo term beside the residual (0: off; needs ``physics``
+            on; same start and ramp): the mean over series of ``(1 - c)^2``, c the series'
+            least-squares speed against the model's own steps
+            (:func:`~chaosgan.gan.physics.tempo_loss`; the scorecard's ``speed_factor``),
+            against the residual loss's pull towards series that run too slowly.
         physics_substeps: RK4 steps per sampling step dt in the model's flow (2: within 4e-5
             attractor diameters of the exact flow, median, on Lorenz-63 at dt = 0.1).
         shooting: segment length, in samples, of the shooting layer
@@ -160,6 +165,7 @@ class TrainConfig:
     physics_warmup: float = 0.1
     physics_balance: float = 0.0
     speed_weight: float = 0.0
+    tempo_weight: float = 0.0
     physics_steps: int = 1
     physics_substeps: int = 2
     shooting: int = 0
@@ -248,6 +254,10 @@ class TrainConfig:
             raise ChaosganError(f"speed_weight must be >= 0, got {self.speed_weight}")
         if self.speed_weight > 0 and self.physics == "off":
             raise ChaosganError("speed_weight needs physics on")
+        if not self.tempo_weight >= 0:
+            raise ChaosganError(f"tempo_weight must be >= 0, got {self.tempo_weight}")
+        if self.tempo_weight > 0 and self.physics == "off":
+            raise ChaosganError("tempo_weight needs physics on")
         if not self.series_residual_noise >= 0:
             raise ChaosganError("series_residual_noise must be >= 0")
         if self.lr_g <= 0 or self.lr_d <= 0:
@@ -328,6 +338,24 @@ PRESETS: dict[str, dict[str, Any]] = {
 # low"), exponents 0.72-0.90 of the real ones at 60 CPU epochs, at seven times best's cost
 PHYSICS_KEYS = ("physics", "physics_weight", "physics_start", "physics_warmup")
 PRESETS["wgan-physics"] = {**PRESETS["wgan-gp"], **{k: PRESETS["best"][k] for k in PHYSICS_KEYS}}
+
+# best's critics, layout and physics on the Wasserstein game, the critics held to Lipschitz
+# bounds by their spectral norms alone (no gradient penalty, which costs a double backward:
+# three times a critic step on the CPU), one critic step per generator step at four times the
+# generator's learning rate (TTUR, Heusel et al. 2017), and a physics weight of 1e4 (the
+# Wasserstein critics' gradients are larger than BCE's, 3000 left the one-step error at 0.055).
+# At 60 CPU epochs (README "Why the exponents are low"): no grid clock, exponents 0.75-0.90 of
+# the real ones at best's cost, a one-step error 2.5x best's
+PRESETS["best-wgan"] = {
+    **PRESETS["best"],
+    "loss": "wgan",
+    "gp_weight": 0.0,
+    "beta1": 0.0,
+    "beta2": 0.9,
+    "lr_g": 1e-4,
+    "lr_d": 4e-4,
+    "physics_weight": 1e4,
+}
 
 # the best recipe's critics and losses, the series drawn by a GRU step by step
 # (:class:`~chaosgan.gan.models.RecurrentGenerator`; hidden size 64 keeps it CPU-cheap)

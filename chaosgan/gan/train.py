@@ -63,6 +63,7 @@ from chaosgan.gan.physics import (
     speed_loss,
     speed_quantiles,
     step_residuals,
+    tempo_loss,
 )
 from chaosgan.gan.shooting import ShootingLayer
 from chaosgan.jsonio import dumps
@@ -428,7 +429,7 @@ def _train(
         order = torch.randperm(n, generator=_seeded(cfg.seed, epoch))[rank::world].to(dev)
         batches = [order[i : i + bs] for i in range(0, len(order) - bs + 1, bs)]
         # loss sums stay on the device: no host sync per step (checked once per epoch)
-        keys = ("d_loss", "g_loss", "s_loss", "physics", "physics_weight", "speed")
+        keys = ("d_loss", "g_loss", "s_loss", "physics", "physics_weight", "speed", "tempo")
         sums = {k: torch.zeros((), device=dev) for k in keys}
         d_count = 0
         for i, idx in enumerate(batches):
@@ -536,6 +537,10 @@ def _train(
                     sums["physics_weight"] += weight
                 loss_g = loss_g + weight * ramp * residual
                 sums["physics"] += residual.detach()
+                if cfg.tempo_weight > 0:
+                    tempo = tempo_loss(fake_series, one_step)
+                    loss_g = loss_g + cfg.tempo_weight * ramp * tempo
+                    sums["tempo"] += tempo.detach()
                 if real_speeds is not None:
                     speed = speed_loss(fake_series, real_speeds, run.physics.diameter)
                     loss_g = loss_g + cfg.speed_weight * ramp * speed
@@ -560,6 +565,8 @@ def _train(
                 means["physics_weight"] = sums["physics_weight"].item() / max(len(batches), 1)
             if real_speeds is not None:
                 means["speed"] = sums["speed"].item() / max(len(batches), 1)
+            if cfg.tempo_weight > 0:
+                means["tempo"] = sums["tempo"].item() / max(len(batches), 1)
         _check_finite(means, epoch, run, out)
         run.epoch = epoch + 1
         run.seconds = time.perf_counter() - clock
