@@ -23,8 +23,8 @@ independent real dataset, the floor that sampling noise alone gives.
 - ``speed_factor``: how fast a series moves along the flow: for each series the least-squares
   factor c in ``x_{t+1} - x_t ~ c (Phi_dt(x_t) - x_t)`` (its steps against the flow's own steps
   from the same samples), median over series. Real data score 1; a generator that draws orbits
-  too slowly scores below 1, and its Rosenstein exponents (per unit time) read low by about the
-  same factor. Noise in the steps does not bias it (the regressor is the flow's step).
+  too slowly scores below 1 (an orbit slowed uniformly by c has exponents c times the real ones
+  per unit time). Noise in the steps does not bias it (the regressor is the flow's step).
 - ``correlation_dimension``: nolds ``corr_dim`` of the first coordinate (delay embedding) with
   radii fixed from the real data, median over series.
 - ``diversity``: mean RMS distance between two different series of a set (standardised with
