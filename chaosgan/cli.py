@@ -723,7 +723,7 @@ def add_train(sub: argparse._SubParsersAction) -> None:
             "loss with gradient penalty, 5 critic steps; wgan-physics: wgan-gp with best's "
             "physics loss (nearer the real exponents, 7x the time); best-wgan: best on the "
             "Wasserstein game without gradient penalty (no grid clock, exponents nearer the "
-            "real ones, larger one-step error, best's cost); recurrent: best with a GRU "
+            "real ones, larger one-step error, 1.3-1.6x best's time); recurrent: best with a GRU "
             "generator"
         ),
     )
