@@ -345,7 +345,8 @@ PRESETS["wgan-physics"] = {**PRESETS["wgan-gp"], **{k: PRESETS["best"][k] for k 
 # generator's learning rate (TTUR, Heusel et al. 2017), and a physics weight of 1e4 (the
 # Wasserstein critics' gradients are larger than BCE's, 3000 left the one-step error at 0.055).
 # At 60 CPU epochs (README "Why the exponents are low" and the leaderboard): no grid clock,
-# exponents 0.70-0.96 of the real ones at about best's cost, a one-step error 1.8x best's
+# exponents 0.70-0.96 of the real ones in 1.3-1.6 times best's training time, a one-step error
+# 1.8 times best's
 PRESETS["best-wgan"] = {
     **PRESETS["best"],
     "loss": "wgan",
