@@ -9,7 +9,8 @@ set (seed 1): one-step error under the true flow (labelled: the truth judges her
 trained on), Rosenstein exponent ratios (parameters derived from the real set, 300 series),
 speed factor, W1/std, D_stsp, D_H, diversity ratio and grid recurrence
 (``chaosgan.evaluate.metrics``).
-Resumable: the run resumes from its checkpoint and a finished pilot's JSON is reprinted.
+Resumable: the run resumes from its checkpoint and a finished pilot's JSON is reprinted (one
+written before the speed factor existed gets it from its run's samples, drawn again).
 
     python scripts/pilot.py resize --preset best --set generator=resize    # ~7 min on one core
     python scripts/pilot.py hilbert --preset best --set layout=hilbert --epochs 60
