@@ -13,10 +13,10 @@ run; the physics loss is on from the first step (no delayed start), and the one-
 identification of the physics model is timed apart and left out of the images/s.
 
 With ``--family`` it times the other losses (minimax, least squares, hinge, Wasserstein with its
-gradient penalty at one critic step, and ``--preset wgan-gp`` with its five) and the recurrent
-generator (a GRU of 64 units drawing the series step by step) against the default recipe (BCE,
-DCGAN generator) in the same run, all eager (torch.compile cannot differentiate the penalty
-twice), images/s counting real images per generator step.
+gradient penalty at one critic step and without it, and ``--preset wgan-gp`` with its five) and
+the recurrent generator (a GRU of 64 units drawing the series step by step) against the default
+recipe (BCE, DCGAN generator) in the same run, all eager (torch.compile cannot differentiate
+the penalty twice), images/s counting real images per generator step.
 
     python scripts/bench_train.py                  # CPU, 1000 images, 1 epoch each, best of 3
     python scripts/bench_train.py --epochs 20      # on a GPU machine
@@ -53,6 +53,7 @@ FAMILY_VARIANTS = {  # name: (preset, overrides)
     "lsgan": ("default", {"loss": "lsgan"}),
     "hinge": ("default", {"loss": "hinge"}),
     "wgan + GP, n_dis 1": ("default", {"loss": "wgan"}),
+    "wgan, no GP (SN only), n_dis 1": ("default", {"loss": "wgan", "gp_weight": 0.0}),
     "--preset wgan-gp (n_dis 5)": ("wgan-gp", {}),
     "recurrent generator (GRU 64)": ("default", {"generator": "recurrent", "g_width": 64}),
 }
