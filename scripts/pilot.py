@@ -53,7 +53,7 @@ def measure(generated: np.ndarray, real: np.ndarray, dt: float) -> dict:
             "median": float(np.median(errors)),
             "p99": float(np.quantile(errors, 0.99)),
         },
-        "speed_factor": round(metrics.speed_factor(generated, system.rhs, params, dt), 3),
+        "speed_factor": speed_factor(generated, dt),
         "lyapunov_ratio": ratios,
         "wasserstein_over_std": [
             round(v, 3) for v in metrics.wasserstein_over_std(real, generated)
@@ -67,18 +67,23 @@ def measure(generated: np.ndarray, real: np.ndarray, dt: float) -> dict:
     }
 
 
+def speed_factor(generated: np.ndarray, dt: float) -> float:
+    """The scorecard's speed factor of ``generated`` under the true Lorenz-63 flow."""
+    from chaosgan.evaluate import metrics
+    from chaosgan.systems import get_system
+
+    system = get_system("lorenz63")
+    return round(metrics.speed_factor(generated, system.rhs, system.resolve_params(), dt), 3)
+
+
 def backfill_speed(result: dict, run: Path, seed: int, path: Path) -> dict:
     """The speed factor of a finished pilot's samples (drawn again with the same seed: the same
     series), added to its JSON."""
     from chaosgan.atomic import write_text_atomic
-    from chaosgan.evaluate import metrics
     from chaosgan.gan.sample import sample
-    from chaosgan.systems import get_system
 
     generated = sample(run, n=1000, seed=seed, device="cpu").trajectories
-    params = get_system("lorenz63").resolve_params()
-    rhs = get_system("lorenz63").rhs
-    result = {**result, "speed_factor": round(metrics.speed_factor(generated, rhs, params, 0.1), 3)}
+    result = {**result, "speed_factor": speed_factor(generated, 0.1)}
     write_text_atomic(path, json.dumps(result, indent=1))
     return result
 
