@@ -250,14 +250,12 @@ class TrainConfig:
             raise ChaosganError(f"physics_balance must be >= 0, got {self.physics_balance}")
         if self.physics_balance > 0 and self.physics == "off":
             raise ChaosganError("physics_balance needs physics on")
-        if not self.speed_weight >= 0:
-            raise ChaosganError(f"speed_weight must be >= 0, got {self.speed_weight}")
-        if self.speed_weight > 0 and self.physics == "off":
-            raise ChaosganError("speed_weight needs physics on")
-        if not self.tempo_weight >= 0:
-            raise ChaosganError(f"tempo_weight must be >= 0, got {self.tempo_weight}")
-        if self.tempo_weight > 0 and self.physics == "off":
-            raise ChaosganError("tempo_weight needs physics on")
+        for name in ("speed_weight", "tempo_weight"):  # the terms beside the residual
+            weight = getattr(self, name)
+            if not weight >= 0:
+                raise ChaosganError(f"{name} must be >= 0, got {weight}")
+            if weight > 0 and self.physics == "off":
+                raise ChaosganError(f"{name} needs physics on")
         if not self.series_residual_noise >= 0:
             raise ChaosganError("series_residual_noise must be >= 0")
         if self.lr_g <= 0 or self.lr_d <= 0:
