@@ -14,6 +14,7 @@ import math
 import sys
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from chaosgan import __version__
 from chaosgan.argtypes import (
@@ -348,10 +349,23 @@ def cmd_lyapunov_spectrum(args: argparse.Namespace) -> int:
 
 def cmd_lyapunov_estimate(args: argparse.Namespace) -> int:
     from chaosgan.dataset import load
-    from chaosgan.lyapunov.from_data import estimate_dataset
+    from chaosgan.lyapunov.from_data import (
+        DEFAULT_POOL,
+        RosensteinParams,
+        derive_rosenstein_params,
+        estimate_dataset,
+    )
 
     ds = load(args.data)
-    params = "auto" if args.method == "rosenstein" and args.params == "auto" else None
+    params: Any = None
+    if args.method == "rosenstein":
+        if args.params == "auto":
+            pool = DEFAULT_POOL if args.pool is None else args.pool
+            params = derive_rosenstein_params(ds.trajectories, ds.dt, pool=pool)
+        elif args.pool is not None:
+            params = RosensteinParams(pool=args.pool)
+    elif args.pool is not None:
+        raise ChaosganError("--pool is a Rosenstein option (the neighbour search)")
     est = estimate_dataset(
         ds, args.method, params, args.backend, n_jobs=args.jobs, progress=show_progress()
     )
@@ -549,6 +563,14 @@ def add_lyapunov(sub: argparse._SubParsersAction) -> None:
         default="auto",
         choices=("auto", "fixed"),
         help="Rosenstein parameters from the data (default) or the fixed defaults",
+    )
+    e.add_argument(
+        "--pool",
+        type=int_range(1, 100000),
+        default=None,
+        help="Rosenstein: series per neighbour pool, each point's nearest neighbour searched "
+        "among the points of this many series (default 128 with --params auto; 1, each series "
+        "alone as in nolds, with --params fixed)",
     )
     e.add_argument(
         "--jobs", type=int_range(1, 1024), default=None, help="processes for nolds (default: cores)"

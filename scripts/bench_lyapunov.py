@@ -3,7 +3,9 @@
 (a) Largest exponent of 1000 series x 3 coordinates of 1024 samples (Lorenz-63, dt = 0.1) with
     the calibrated Rosenstein parameters: the batched fast path against a loop of nolds
     ``lyap_r(fit="poly")`` with the same parameters (the loop is timed on a subset and scaled).
-    Also on CUDA when a GPU is present.
+    Also on CUDA when a GPU is present. Beside them, the same parameters with neighbours pooled
+    over 128 series (:mod:`chaosgan.lyapunov.pooled`, the default of derived parameters): what
+    its k-d tree search costs against the own-series fast path.
 (b) QR spectrum of 100 Lorenz parameter sets (rho from 28 to 45) x 1e5 RK4 steps: all sets in
     one batch against one set at a time with the same code (timed on a subset and scaled).
 (c) Lorenz-96 (N = 40, F = 8): the default ``chaosgan lyapunov spectrum --system lorenz96``
@@ -23,7 +25,8 @@ import time
 import numpy as np
 
 from chaosgan import simulate
-from chaosgan.lyapunov.from_data import RosensteinParams
+from chaosgan.lyapunov.from_data import DEFAULT_POOL, RosensteinParams
+from chaosgan.lyapunov.pooled import rosenstein_pooled
 from chaosgan.lyapunov.rosenstein import rosenstein_batch
 from chaosgan.lyapunov.spectrum import lyapunov_spectrum, qr_exponents
 from chaosgan.nolds_compat import nolds_measures
@@ -47,12 +50,20 @@ def bench_rosenstein(n_series: int, subset: int) -> dict:
     ref, loop_s = timed(lambda: [nm.lyap_r(series[i], tau=dt, fit="poly", **kwargs) for i in pick])
     loop_s *= len(series) / subset
     fast, fast_s = timed(lambda: rosenstein_batch(series, tau=dt, **kwargs))
+    # one coordinate per call: a pool holds one coordinate's series
+    _, pooled_s = timed(
+        lambda: [
+            rosenstein_pooled(traj[:, :, c], pool=DEFAULT_POOL, tau=dt, **kwargs) for c in range(3)
+        ]
+    )
     out = {
         "series": len(series),
         "nolds_loop_s": loop_s,
         "fast_cpu_s": fast_s,
         "speedup_cpu": loop_s / fast_s,
         "max_abs_diff": float(np.abs(fast[pick] - np.array(ref)).max()),
+        "pooled_cpu_s": pooled_s,
+        "pooled_over_fast": pooled_s / fast_s,
     }
     import torch
 
@@ -149,6 +160,10 @@ def main() -> None:
     print(
         f"    fast path, CPU                 {a['fast_cpu_s']:8.2f} s   "
         f"{a['speedup_cpu']:6.1f}x   max |diff| {a['max_abs_diff']:.1e}"
+    )
+    print(
+        f"    pooled neighbours (pool {DEFAULT_POOL}), CPU {a['pooled_cpu_s']:8.2f} s   "
+        f"{a['pooled_over_fast']:6.1f}x the fast path's time"
     )
     if "fast_gpu_s" in a:
         print(

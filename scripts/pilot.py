@@ -6,7 +6,8 @@ The recipe is ``--preset`` on the small model (``scripts/demo_gan.toml``) plus `
 key=value`` config overrides (values parsed as JSON, else kept as strings). It trains on 1000
 Lorenz-63 series (dt = 0.1, seed 0), samples 1000 series and compares them with a held-out real
 set (seed 1): one-step error under the true flow (labelled: the truth judges here, it is never
-trained on), Rosenstein exponent ratios (parameters derived from the real set, 300 series),
+trained on), Rosenstein exponent ratios (parameters derived from the real set, own-series
+neighbours as in the scorecard, 300 series),
 speed factor, W1/std, D_stsp, D_H, diversity ratio and grid recurrence
 (``chaosgan.evaluate.metrics``).
 Resumable: the run resumes from its checkpoint and a finished pilot's JSON is reprinted (one
@@ -42,7 +43,8 @@ def measure(generated: np.ndarray, real: np.ndarray, dt: float) -> dict:
     diameter = metrics.attractor_diameter(real)
     params = system.resolve_params()
     errors = metrics.one_step_errors(generated, system.rhs, params, dt, diameter)
-    derived = derive_rosenstein_params(real, dt)
+    # own-series neighbours (pool 1), as the scorecard compares (chaosgan.evaluate.lyapunov)
+    derived = derive_rosenstein_params(real, dt, pool=1)
     ratios = []
     for c in range(3):
         lam = [np.nanmedian(estimate_series(x[:300, :, c], dt, params=derived[c])) for x in

@@ -422,6 +422,10 @@ def argv_cases(a: Path, t: Path) -> dict[str, list]:
         "identify methods unknown": [*ident, "--methods", "lasso,magic"],
         "identify noise negative": [*ident, "--noise", "-0.1"],
         "estimate jobs 0": ["lyapunov", "estimate", a / "short.npz", "--jobs", "0"],
+        "estimate pool 0": ["lyapunov", "estimate", a / "short.npz", "--pool", "0"],
+        "estimate pool eckmann": [
+            *("lyapunov", "estimate", a / "short.npz", "--method", "eckmann", "--pool", "4")
+        ],
         "train batch 0": [*train, "--batch-size", "0"],
         "spectrum param nan": [*spec, "--param", "rho=nan"],
         # outputs: existing without --force, unwritable, empty, not a folder

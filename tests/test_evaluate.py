@@ -235,7 +235,8 @@ def test_rosenstein_parameters_are_derived_once_from_the_real_data(lorenz_small)
 
     other = simulate("lorenz63", n=40, dt=0.1, seed=5, params={"rho": 35.0})
     card = score(lorenz_small, other, metrics=False, lyapunov_params="auto")
-    derived = derive_rosenstein_params(lorenz_small.trajectories, lorenz_small.dt)
+    # own-series neighbours (pool 1): the scorecard's choice (chaosgan.evaluate.lyapunov)
+    derived = derive_rosenstein_params(lorenz_small.trajectories, lorenz_small.dt, pool=1)
     used = card.to_dict()["lyapunov"]["estimator_params"]
 
     def shown(per_coordinate: dict) -> dict:  # one parameter set per coordinate, by name
@@ -245,7 +246,8 @@ def test_rosenstein_parameters_are_derived_once_from_the_real_data(lorenz_small)
         return {names[c]: params_dict(p) for c, p in per_coordinate.items()}
 
     assert used == shown(derived) == card.data.lyapunov.other.params  # the same for both sides
-    assert used != shown(derive_rosenstein_params(other.trajectories, other.dt))
+    assert used != shown(derive_rosenstein_params(other.trajectories, other.dt, pool=1))
+    assert all(p["pool"] == 1 for p in used.values()) if "x" in used else used["pool"] == 1
 
 
 def test_a_different_system_is_refused_before_any_metric(lorenz_small):

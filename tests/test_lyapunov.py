@@ -9,8 +9,9 @@ import torch
 from chaosgan import simulate
 from chaosgan.cli import main
 from chaosgan.errors import ChaosganError
-from chaosgan.lyapunov import rosenstein
+from chaosgan.lyapunov import pooled, rosenstein
 from chaosgan.lyapunov.from_data import (
+    DEFAULT_POOL,
     RosensteinParams,
     bootstrap_median_ci,
     derive_rosenstein_params,
@@ -18,6 +19,7 @@ from chaosgan.lyapunov.from_data import (
     estimate_series,
     linear_region,
 )
+from chaosgan.lyapunov.pooled import pooled_divergence_curves
 from chaosgan.lyapunov.rosenstein import rosenstein_batch
 from chaosgan.lyapunov.spectrum import default_effort, kaplan_yorke_dimension, lyapunov_spectrum
 from chaosgan.nolds_compat import nolds_measures
@@ -149,6 +151,9 @@ def test_cli_spectrum_and_estimate_json(capsys, lorenz_small_path):
     assert set(est["params"]) == {"x", "y", "z"}  # derived from the data, per coordinate
     fixed = run_json(capsys, "lyapunov", "estimate", str(lorenz_small_path), "--params", "fixed")
     assert fixed["params"]["lag_time"] == RosensteinParams().lag_time
+    assert fixed["params"]["pool"] == 1 and est["params"]["x"]["pool"] == DEFAULT_POOL
+    own = run_json(capsys, "lyapunov", "estimate", str(lorenz_small_path), "--pool", "1")
+    assert own["params"]["x"]["pool"] == 1 and own["coordinates"] != est["coordinates"]
     l96 = run_json(
         capsys, "lyapunov", "spectrum", "--system", "lorenz96", "--n", "2", "--time", "2"
     )
@@ -189,6 +194,58 @@ def test_derived_rosenstein_params_are_deterministic_and_reusable():
     assert auto == explicit
     with pytest.raises(ChaosganError, match="params"):
         estimate_dataset(ds, params="guess")
+
+
+def test_pooled_curves_with_pools_of_one_series_are_rosensteins():
+    x = simulate("lorenz63", n=6, dt=0.1, seed=4).trajectories[:, :, 0]
+    own = rosenstein.divergence_curves(x, 7, 2, 8, 40)
+    pooled = pooled_divergence_curves(x, 7, 2, 8, 40, pool=1)
+    np.testing.assert_allclose(pooled[0], own[0], rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(pooled[1], own[1])
+
+
+def test_pooled_neighbour_search_equals_brute_force():
+    """The k-d tree search (including its re-queries with more candidates) finds the nearest
+    point outside the own series' Theiler window, as an exhaustive search does."""
+    rng = np.random.default_rng(0)
+    ntraj, tsep = 50, 20  # a wide window: most rows need a second, larger query
+    walk = np.cumsum(rng.normal(size=(3 * ntraj, 2)), axis=0)  # near in time = near in space
+    found = pooled._nearest_outside_window(walk, ntraj, tsep, workers=1)
+    i = np.arange(3 * ntraj)
+    d = ((walk[:, None] - walk[None]) ** 2).sum(-1)
+    same = (i[:, None] // ntraj == i[None] // ntraj) & (np.abs(i[:, None] - i[None]) <= tsep)
+    d[same] = np.inf
+    np.testing.assert_array_equal(found, d.argmin(1))
+
+
+def test_pools_have_a_fixed_size_so_estimates_do_not_depend_on_the_count():
+    assert pooled.pool_groups(10, 4) == [(0, 4, 0), (4, 8, 4), (6, 10, 8)]
+    assert pooled.pool_groups(3, 4) == [(0, 3, 0)]
+    for n, size in ((10, 4), (8, 4), (129, 128), (700, 128)):
+        kept = [k for start, stop, keep in pooled.pool_groups(n, size) for k in range(keep, stop)]
+        assert kept == list(range(n))
+        assert all(stop - start == size for start, stop, _ in pooled.pool_groups(n, size))
+    x = simulate("lorenz63", n=30, dt=0.1, seed=5).trajectories[:, :, 1]
+    p = RosensteinParams(lag_time=0.2, min_tsep_time=0.8, trajectory_time=3.0, pool=20)
+    first = estimate_series(x[:20], 0.1, params=p)
+    np.testing.assert_array_equal(estimate_series(x, 0.1, params=p)[:20], first)
+
+
+def test_pooled_neighbours_are_closer_and_stay_per_coordinate():
+    """Pooling over series finds nearer neighbours (a lower start of the mean log divergence)
+    and never mixes coordinates when two share parameters; nolds cannot pool."""
+    ds = simulate("lorenz63", n=40, dt=0.1, seed=6)
+    x = ds.trajectories[:, :, 0]
+    own, _ = rosenstein.divergence_curves(x, 7, 2, 8, 30)
+    pool, _ = pooled_divergence_curves(x, 7, 2, 8, 30, pool=40)
+    assert pool[:, 0].mean() < own[:, 0].mean() - 0.5  # neighbours e^0.5 times closer at least
+    p = RosensteinParams(lag_time=0.2, min_tsep_time=0.8, trajectory_time=3.0, pool=40)
+    est = estimate_dataset(ds, params=p)
+    for c, name in enumerate("xyz"):
+        alone = estimate_series(ds.trajectories[:, :, c], ds.dt, params=p)
+        np.testing.assert_array_equal(est.coordinates[name].values, alone)
+    with pytest.raises(ChaosganError, match="nolds"):
+        estimate_series(x, ds.dt, params=p, backend="nolds")
 
 
 def test_linear_region_finds_the_straight_part_before_saturation():

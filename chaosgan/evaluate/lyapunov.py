@@ -112,13 +112,20 @@ def resolve_params(
     """The one set of estimator parameters for every dataset of a comparison: the fixed
     defaults (``None``), the given ones, or (``"auto"``, Rosenstein) derived from the *real*
     data by :func:`~chaosgan.lyapunov.from_data.derive_rosenstein_params`, one set per
-    coordinate)."""
+    coordinate).
+
+    Derived parameters search each series' neighbours in that series only (``pool = 1``), not
+    pooled over series as ``chaosgan lyapunov estimate`` does by default: pooling makes the
+    absolute exponent of real data more accurate, but a comparison needs the same estimator on
+    both sides, not an accurate one, and with own-series neighbours a generated series' exponent
+    depends on that series alone, so the per-series values stay independent (as the bootstrap CI
+    of the median assumes) and no generated series borrows its neighbours from another."""
     if isinstance(params, str):
         if params != "auto" or method != "rosenstein":
             raise ChaosganError(
                 f"params must be 'auto' (Rosenstein only) or explicit, got {params!r}"
             )
-        return derive_rosenstein_params(real.trajectories, real.dt)
+        return derive_rosenstein_params(real.trajectories, real.dt, pool=1)
     if params is None:
         return RosensteinParams() if method == "rosenstein" else EckmannParams()
     return params
