@@ -170,7 +170,31 @@ def table(out: Path, values: list[float]) -> str:
             + f" | {one:.3f} | {m['diversity_ratio']['generated']:.2f} | "
             + f"{m['discriminative_accuracy']['generated']:.2f} | {real:.1f} / {gen:.1f} |"
         )
-    return head + "\n".join(rows) + "\n"
+    return head + "\n".join(rows) + "\n" + spread_table(out, values)
+
+
+def spread_table(out: Path, values: list[float]) -> str:
+    """Each coordinate's spread at each scored value, real / generated: the 1st-99th
+    percentile range and the standard deviation over all samples (a generator on too small
+    loops shows here before anywhere else)."""
+    lines = [
+        "",
+        "| rho | coordinate | 1st-99th percentile, real | generated | std real / generated |",
+        "|---:|---|---|---|---|",
+    ]
+    for rho in values:
+        folder = out / f"rho_{tag(rho)}"
+        if not (folder / "report" / "report.json").exists():
+            continue
+        real, gen = (np.load(folder / f)["trajectories"] for f in ("real.npz", "generated.npz"))
+        for c, name in enumerate("xyz"):
+            r, g = real[:, :, c], gen[:, :, c]
+            (r1, r99), (g1, g99) = np.quantile(r, [0.01, 0.99]), np.quantile(g, [0.01, 0.99])
+            lines.append(
+                f"| {rho:g} | {name} | {r1:.1f} to {r99:.1f} | {g1:.1f} to {g99:.1f} | "
+                f"{r.std():.2f} / {g.std():.2f} |"
+            )
+    return "\n".join(lines) + "\n"
 
 
 def figure(out: Path) -> Path | None:
