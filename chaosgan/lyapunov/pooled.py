@@ -6,7 +6,7 @@ attractor, so the pair saturates after two or three e-foldings, and the short li
 the mean log divergence is bent by the transient at its start and the saturation at its end.
 A dataset of many series of the same system holds far more points on the same attractor, so
 here each point's neighbour is searched among the points of ``pool`` series (its own series
-outside the Theiler window, the others anywhere): with 128 series neighbours come 10-13 times
+outside the Theiler window, the others anywhere): with 128 series neighbours come 10-14 times
 closer and the linear stretch grows by as many e-foldings (Kantz 1994, Phys. Lett. A 185, 77,
 uses more neighbours per point in the same spirit; Kantz & Schreiber, *Nonlinear Time Series
 Analysis*, 2004, sec. 5.3). Each series still gets its own curve and its own exponent (the
