@@ -248,6 +248,17 @@ def test_pooled_neighbours_are_closer_and_stay_per_coordinate():
         estimate_series(x, ds.dt, params=p, backend="nolds")
 
 
+def test_pooled_search_skips_exact_copies():
+    """A series present twice (a generator that copies) is not its own copy's neighbour: both
+    copies get the exponent the series has alone, not an empty divergence curve."""
+    x = simulate("lorenz63", n=12, dt=0.1, seed=7).trajectories[:, :, 0]
+    p = RosensteinParams(lag_time=0.2, min_tsep_time=0.8, trajectory_time=3.0, pool=24)
+    alone = estimate_series(x, 0.1, params=p)
+    twice = estimate_series(np.concatenate([x, x]), 0.1, params=p)
+    assert np.isfinite(twice).all()
+    np.testing.assert_allclose(twice, np.concatenate([alone, alone]), rtol=0, atol=1e-12)
+
+
 def test_linear_region_finds_the_straight_part_before_saturation():
     k = np.arange(60.0)
     curve = np.minimum(0.2 * k, 6.0) + 0.5 * (k < 3)  # transient bump, slope 0.2, plateau at 30

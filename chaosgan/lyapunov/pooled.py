@@ -21,7 +21,8 @@ The neighbour search is scipy's k-d tree (:class:`scipy.spatial.cKDTree`), exact
 the nearest few points and again for more where all of those lie in the point's own Theiler
 window. Divergences and counts follow :func:`chaosgan.lyapunov.rosenstein.divergence_curves`
 (Euclidean distance of the followed delay vectors, zero distances skipped), so ``pool = 1`` is
-that function's neighbour rule, within one series.
+that function's neighbour rule, within one series, but for one thing: a point at distance 0 (an
+exact copy) is never a neighbour here.
 """
 
 from __future__ import annotations
@@ -116,7 +117,9 @@ def _pool_curves(
     counts = np.zeros((b, length), dtype=np.int64)
     for k in range(b):  # one series' pairs at a time: (ntraj, length) arrays stay small
         partner = neighbour[k * ntraj : (k + 1) * ntraj]
-        own = s[k][np.arange(ntraj)[:, None] + offsets]
+        has = partner >= 0  # a point with nothing but exact copies has no pair
+        partner = partner[has]
+        own = s[k][np.flatnonzero(has)[:, None] + offsets]
         other = s[(partner // ntraj)[:, None], (partner % ntraj)[:, None] + offsets]
         sq = (own - other) ** 2
         dist = np.sqrt(sum(sq[:, e * lag : e * lag + length] for e in range(emb_dim)))
@@ -131,8 +134,10 @@ def _nearest_outside_window(
     points: np.ndarray, ntraj: int, min_tsep: int, workers: int
 ) -> np.ndarray:
     """For each row of ``points`` (series-major, ``ntraj`` per series), the index of its nearest
-    other row that is not in the same series within ``min_tsep`` samples (the first such row
-    in the tree's distance order)."""
+    other row that is not in the same series within ``min_tsep`` samples and not at distance 0
+    (the first such row in the tree's distance order). An exact copy is no neighbour: a dataset
+    holding a series twice (a generator's copies) would otherwise pair every point with its
+    copy, whose divergence stays 0 and is skipped, leaving that series without an exponent."""
     tree = cKDTree(points)
     total = len(points)
     found = np.full(total, -1, dtype=np.int64)
@@ -140,16 +145,16 @@ def _nearest_outside_window(
     k = FIRST_QUERY
     while len(todo):
         k = min(k, total)
-        _, cand = tree.query(points[todo], k=k, workers=workers)
-        cand = cand.reshape(len(todo), k)
+        dist, cand = tree.query(points[todo], k=k, workers=workers)
+        dist, cand = dist.reshape(len(todo), k), cand.reshape(len(todo), k)
         same_series = cand // ntraj == (todo // ntraj)[:, None]
         near_in_time = np.abs(cand % ntraj - (todo % ntraj)[:, None]) <= min_tsep
-        valid = ~(same_series & near_in_time)
+        valid = ~(same_series & near_in_time) & (dist > 0)
         first = valid.argmax(axis=1)
         ok = valid[np.arange(len(todo)), first]
         found[todo[ok]] = cand[ok, first[ok]]
         todo = todo[~ok]
-        if k == total:  # every row was searched in full; ntraj >= 2 min_tsep + 2 leaves one
+        if k == total:  # every row searched in full: what is left has only copies (-1)
             break
         k *= 4
     return found
