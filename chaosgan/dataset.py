@@ -217,7 +217,9 @@ def _check_params(meta: dict[str, Any], d: int) -> str | None:
         unknown = sorted(set(params) - set(spec.defaults))
         missing = sorted(set(spec.defaults) - set(params))
         if unknown or missing:
-            what = f"unknown {', '.join(unknown)}" if unknown else f"lacks {', '.join(missing)}"
+            # names from the file go out quoted (repr): a control character in one must not
+            # break the one-line error
+            what = f"unknown {_names(unknown)}" if unknown else f"lacks {', '.join(missing)}"
             return f"{what} (a {system} dataset has {', '.join(spec.defaults)})"
         try:
             dim = spec.dim(spec.resolve_params(params))
@@ -238,7 +240,7 @@ def _check_series_param_names(meta: dict[str, Any]) -> str | None:
         return "needs the meta params to hold the same parameters"
     unknown = [x for x in names if x not in params]
     if unknown:
-        return f"names {', '.join(unknown)}, not among the parameters ({', '.join(params)})"
+        return f"names {_names(unknown)}, not among the parameters ({_names(params)})"
     return None
 
 
@@ -301,6 +303,11 @@ META_SCHEMA: dict[str, Any] = {
         lambda v, d, t: None if _is_int(v) and v >= 0 else "must be an integer >= 0"
     ),
 }
+
+
+def _names(names: Any) -> str:
+    """Names read from a file, each quoted and cut short, for a one-line error."""
+    return ", ".join(_short(x, 30) for x in names)
 
 
 def _short(value: Any, limit: int = 60) -> str:

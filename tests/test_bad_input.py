@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from chaosgan import simulate
@@ -277,6 +277,9 @@ JSON_VALUES = st.recursive(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(key=st.sampled_from(sorted(META_SCHEMA)), value=JSON_VALUES)
+# found by hypothesis: a parameter name with a control character that str.splitlines breaks on
+@example(key="params", value={"\x1e": 0})
+@example(key="series_params", value=["\x1e"])
 def test_any_meta_value_is_accepted_or_refused_in_one_line(tmp_path_factory, key, value):
     """Property: any JSON value under any meta key gives exit 0 or one clean error, and a
     dataset that ``info`` accepts is one every later stage can trust (its meta re-validates and
