@@ -8,9 +8,9 @@ Three estimators are run on the same data:
 
 - ``auto``: parameters derived from the data (:func:`derive_rosenstein_params`: lag, Theiler
   window and fit region chosen from the data itself, nearest neighbours pooled over 128
-  series), the default of ``chaosgan lyapunov estimate`` and of the scorecard;
+  series), the default of ``chaosgan lyapunov estimate``;
 - ``series``: the same derivation with each series' neighbours from its own points only
-  (``pool = 1``, Rosenstein's and nolds' rule);
+  (``pool = 1``, Rosenstein's and nolds' rule), what the scorecard compares with;
 - ``fixed``: the fixed defaults of :class:`RosensteinParams` (calibrated on Lorenz-63 only).
 
 A case is excluded (and listed, with the reason) when the system is not chaotic there (QR

@@ -170,8 +170,8 @@ def derive_rosenstein_params(
       ``1.2 T`` of the series per vector);
     - Theiler window ``T``: neighbours must be at least a mean period apart in time;
     - neighbours pooled over ``pool`` series (:mod:`chaosgan.lyapunov.pooled`; 128 by
-      default): several times closer neighbours than one series of 1024 samples offers, so a
-      linear stretch several e-foldings longer (on the calibration grid this took the
+      default): 10-14 times closer neighbours than one series of 1024 samples offers, so a
+      linear stretch over two e-foldings longer (on the calibration grid this took the
       (case, coordinate) pairs within 10% of the truth from 22 of 39 to 34);
     - fit region, per coordinate: the mean log-divergence curve over the series is computed
       for ``10 T`` (at most a quarter of the series) and the region is its linear part before

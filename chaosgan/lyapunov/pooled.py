@@ -31,7 +31,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from chaosgan.errors import ChaosganError
-from chaosgan.lyapunov.rosenstein import fit_slopes
+from chaosgan.lyapunov.rosenstein import fit_slopes, points_with_future
 
 FIRST_QUERY = 16  # neighbours asked for first; rows with none valid ask for 4x more, and so on
 
@@ -89,26 +89,20 @@ def pooled_divergence_curves(
     if x.ndim != 2:
         raise ChaosganError(f"series must have shape (B, n), got {x.shape}")
     b, n = x.shape
-    ntraj = n - (emb_dim - 1) * lag - trajectory_len + 1  # points with a full future
-    if ntraj < 2 * min_tsep + 2:
-        raise ChaosganError(
-            f"series of {n} samples are too short for emb_dim={emb_dim}, lag={lag}, "
-            f"min_tsep={min_tsep}, trajectory_len={trajectory_len}"
-        )
+    ntraj = points_with_future(n, emb_dim, lag, min_tsep, trajectory_len)
     div = np.zeros((b, trajectory_len))
     counts = np.zeros((b, trajectory_len), dtype=np.int64)
     for start, stop, keep_from in pool_groups(b, pool):
-        d, c = _pool_curves(x[start:stop], emb_dim, lag, min_tsep, trajectory_len, workers)
+        d, c = _pool_curves(x[start:stop], ntraj, emb_dim, lag, min_tsep, trajectory_len, workers)
         div[keep_from:stop] = d[keep_from - start :]
         counts[keep_from:stop] = c[keep_from - start :]
     return div, counts
 
 
 def _pool_curves(
-    s: np.ndarray, emb_dim: int, lag: int, min_tsep: int, length: int, workers: int
+    s: np.ndarray, ntraj: int, emb_dim: int, lag: int, min_tsep: int, length: int, workers: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    b, n = s.shape
-    ntraj = n - (emb_dim - 1) * lag - length + 1
+    b = len(s)
     idx = np.arange(ntraj)[:, None] + lag * np.arange(emb_dim)
     points = s[:, idx].reshape(b * ntraj, emb_dim)
     neighbour = _nearest_outside_window(points, ntraj, min_tsep, workers)

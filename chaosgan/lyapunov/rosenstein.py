@@ -96,13 +96,7 @@ def divergence_curves(
     if x.ndim != 2:
         raise ChaosganError(f"series must have shape (B, n), got {tuple(x.shape)}")
     b, n = x.shape
-    m = n - (emb_dim - 1) * lag
-    ntraj = m - trajectory_len + 1
-    if ntraj < 2 * min_tsep + 2:
-        raise ChaosganError(
-            f"series of {n} samples are too short for emb_dim={emb_dim}, lag={lag}, "
-            f"min_tsep={min_tsep}, trajectory_len={trajectory_len}"
-        )
+    ntraj = points_with_future(n, emb_dim, lag, min_tsep, trajectory_len)
     chunk = min(b, series_chunk)
     row_block = min(ntraj, max(8, block_bytes // (4 * ntraj * chunk)))
     blocks = [
@@ -143,6 +137,19 @@ def divergence_curves(
         out = _threaded(one_chunk, starts, workers)
     both = torch.cat(out, dim=1).cpu().numpy()
     return both[0], both[1].astype(np.int64)
+
+
+def points_with_future(n: int, emb_dim: int, lag: int, min_tsep: int, trajectory_len: int) -> int:
+    """How many delay vectors of a series of ``n`` samples can be followed ``trajectory_len``
+    steps; an error when too few are left for every point to have a neighbour outside its
+    Theiler window (``2 min_tsep + 2``)."""
+    ntraj = n - (emb_dim - 1) * lag - trajectory_len + 1
+    if ntraj < 2 * min_tsep + 2:
+        raise ChaosganError(
+            f"series of {n} samples are too short for emb_dim={emb_dim}, lag={lag}, "
+            f"min_tsep={min_tsep}, trajectory_len={trajectory_len}"
+        )
+    return ntraj
 
 
 def _threaded(fn, starts: range, workers: int) -> list:
