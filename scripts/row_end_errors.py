@@ -1,8 +1,11 @@
 """Where do generated series break the dynamics? One-step errors inside image rows against those
-across row ends (t = 32k + 31 -> 32k + 32, opposite edges of a raster image).
+across row ends (t = 32k + 31 -> 32k + 32, opposite edges of a raster image), and the spread
+of each coordinate in the image's first, middle and last rows (the generator's borders).
 
 For each generated dataset: the median distance of x(t + dt) from the true flow of x(t), as a
-fraction of the real attractor's diameter, over the first 200 series, split by position.
+fraction of the real attractor's diameter, over the first 200 series, split by position; then
+the standard deviation of every coordinate over the series and the row's 32 samples, for rows
+0, 15 and 31, beside the real data's (which are stationary: every row has the same spread).
 
     python scripts/row_end_errors.py --real results/full/lorenz_seed1.npz \\
         results/full/study/generated.npz results/full/best/generated.npz
@@ -48,6 +51,17 @@ def report(args: argparse.Namespace) -> None:
             f"{path}: median one-step error inside rows {np.median(err[:, ~row_end]):.3f}, "
             f"at row ends {np.median(err[:, row_end]):.3f}"
         )
+        print(f"  std by image row (first, middle, last): {row_spread(gen)}")
+    print(f"{args.real}: std by image row (first, middle, last): {row_spread(real.trajectories)}")
+
+
+def row_spread(trajectories: np.ndarray) -> str:
+    """Each coordinate's standard deviation in image rows 0, 15 and 31 (over series and the
+    row's samples), as ``x a/b/c, y ...``."""
+    rows = trajectories.reshape(len(trajectories), 32, -1, trajectories.shape[-1])
+    std = rows[:, [0, 15, 31]].std(axis=(0, 2))  # (3 rows, D)
+    names = "xyz" if std.shape[1] == 3 else [str(d) for d in range(std.shape[1])]
+    return ", ".join(f"{n} " + "/".join(f"{v:.2f}" for v in std[:, d]) for d, n in enumerate(names))
 
 
 if __name__ == "__main__":

@@ -90,6 +90,11 @@ class TrainConfig:
             hundredths of the attractor diameter: residuals well below it (the one-step error
             asked of a good generator is 1e-2 diameters) cannot tell real from fake, so the
             critic cannot win on them alone and keeps judging the rest of the series.
+    Marginal matching (off by default; :mod:`chaosgan.gan.marginals`):
+        marginal_weight: weight of the 1-Wasserstein distance between the generated batch's
+            values of each coordinate and the real batch's, over each coordinate's standard
+            deviation (the scorecard's ``wasserstein_over_std``), in the generator's loss from
+            the first step; 0 switches it off. Against series drawn on too small an attractor.
     Dynamics consistency (off by default; :mod:`chaosgan.gan.physics`):
         physics: ``off``; ``identified``: a polynomial model identified from the training data
             before training (never the true parameters); ``known``: the true equations of the
@@ -159,6 +164,7 @@ class TrainConfig:
     series_depth: int = 4
     series_residual: bool = False
     series_residual_noise: float = 0.0
+    marginal_weight: float = 0.0
     physics: str = "off"
     physics_weight: float = 100.0
     physics_start: float = 0.0
@@ -246,6 +252,8 @@ class TrainConfig:
                 raise ChaosganError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
         if not (self.series_weight >= 0 and self.physics_weight >= 0):  # also rejects NaN
             raise ChaosganError("series_weight and physics_weight must be >= 0")
+        if not self.marginal_weight >= 0:  # also rejects NaN
+            raise ChaosganError(f"marginal_weight must be >= 0, got {self.marginal_weight}")
         if not self.physics_balance >= 0:
             raise ChaosganError(f"physics_balance must be >= 0, got {self.physics_balance}")
         if self.physics_balance > 0 and self.physics == "off":

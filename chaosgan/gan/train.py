@@ -44,6 +44,7 @@ from chaosgan.gan.checkpoint import (
 from chaosgan.gan.condition import Condition
 from chaosgan.gan.config import TrainConfig
 from chaosgan.gan.ema import standing_statistics, update_ema
+from chaosgan.gan.marginals import marginal_loss
 from chaosgan.gan.models import (
     Discriminator,
     ImageToSeries,
@@ -368,6 +369,9 @@ def _train(
         raw = np.stack([data.series_param(x) for x in run.condition.names], axis=1)
         values = torch.from_numpy(raw).float().to(dev)
         conditions = torch.from_numpy(run.condition.scale(raw)).to(dev)
+    coordinate_std = None  # the marginal loss's units: each coordinate's std in the data
+    if cfg.marginal_weight > 0:
+        coordinate_std = torch.from_numpy(data.trajectories.std(axis=(0, 1))).float().to(dev)
     flow = real_residuals = real_speeds = None
     if run.physics is not None:
         flow = PolynomialFlow(run.physics, data.dt, cfg.physics_substeps).to(dev)
@@ -429,7 +433,16 @@ def _train(
         order = torch.randperm(n, generator=_seeded(cfg.seed, epoch))[rank::world].to(dev)
         batches = [order[i : i + bs] for i in range(0, len(order) - bs + 1, bs)]
         # loss sums stay on the device: no host sync per step (checked once per epoch)
-        keys = ("d_loss", "g_loss", "s_loss", "physics", "physics_weight", "speed", "tempo")
+        keys = (
+            "d_loss",
+            "g_loss",
+            "s_loss",
+            "physics",
+            "physics_weight",
+            "speed",
+            "tempo",
+            "marginal",
+        )
         sums = {k: torch.zeros((), device=dev) for k in keys}
         d_count = 0
         for i, idx in enumerate(batches):
@@ -545,6 +558,12 @@ def _train(
                     speed = speed_loss(fake_series, real_speeds, run.physics.diameter)
                     loss_g = loss_g + cfg.speed_weight * ramp * speed
                     sums["speed"] += speed.detach()
+            if coordinate_std is not None:
+                if fake_series is None:
+                    fake_series = to_series(fake.float())
+                marginal = marginal_loss(fake_series, to_series(real.float()), coordinate_std)
+                loss_g = loss_g + cfg.marginal_weight * marginal
+                sums["marginal"] += marginal.detach()
             run.opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             run.opt_g.step()
@@ -567,6 +586,8 @@ def _train(
                 means["speed"] = sums["speed"].item() / max(len(batches), 1)
             if cfg.tempo_weight > 0:
                 means["tempo"] = sums["tempo"].item() / max(len(batches), 1)
+        if coordinate_std is not None:
+            means["marginal"] = sums["marginal"].item() / max(len(batches), 1)
         _check_finite(means, epoch, run, out)
         run.epoch = epoch + 1
         run.seconds = time.perf_counter() - clock
