@@ -176,11 +176,16 @@ def table(out: Path, values: list[float]) -> str:
 def spread_table(out: Path, values: list[float]) -> str:
     """Each coordinate's spread at each scored value, real / generated: the 1st-99th
     percentile range and the standard deviation over all samples (a generator on too small
-    loops shows here before anywhere else)."""
+    loops shows here before anywhere else), the mean local maximum, and how little of each
+    maximum the one before explains (``metrics.maxima_map_unexplained``: Lorenz's return map,
+    0 deterministic, 1 random)."""
+    from chaosgan.evaluate.metrics import maxima_map_unexplained, successive_maxima
+
     lines = [
         "",
-        "| rho | coordinate | 1st-99th percentile, real | generated | std real / generated |",
-        "|---:|---|---|---|---|",
+        "| rho | coordinate | 1st-99th percentile, real | generated | std real / generated "
+        "| mean maximum real / generated | maxima map unexplained real / generated |",
+        "|---:|---|---|---|---|---|---|",
     ]
     for rho in values:
         folder = out / f"rho_{tag(rho)}"
@@ -190,9 +195,12 @@ def spread_table(out: Path, values: list[float]) -> str:
         for c, name in enumerate("xyz"):
             r, g = real[:, :, c], gen[:, :, c]
             (r1, r99), (g1, g99) = np.quantile(r, [0.01, 0.99]), np.quantile(g, [0.01, 0.99])
+            peaks = [successive_maxima(x)[0].mean() for x in (r, g)]
+            unexplained = [maxima_map_unexplained(x) for x in (r, g)]
             lines.append(
                 f"| {rho:g} | {name} | {r1:.1f} to {r99:.1f} | {g1:.1f} to {g99:.1f} | "
-                f"{r.std():.2f} / {g.std():.2f} |"
+                f"{r.std():.2f} / {g.std():.2f} | {peaks[0]:.1f} / {peaks[1]:.1f} | "
+                f"{unexplained[0]:.2f} / {unexplained[1]:.2f} |"
             )
     return "\n".join(lines) + "\n"
 

@@ -274,3 +274,27 @@ def test_grid_recurrence_is_chance_for_orbits_and_flags_a_repeated_template(real
     assert metrics.grid_recurrence(tiled_50) < 0.2
     assert metrics.grid_recurrence(tiled_50, period=50) > 0.9
     assert np.isnan(metrics.grid_recurrence(x[:, :20]))
+
+
+def test_successive_maxima_of_a_sine_are_its_peaks_and_never_pair_across_series():
+    t = np.arange(400) * 0.1
+    x = np.stack([np.sin(t), 2.0 * np.sin(t + 1.0)])  # 7 peaks each, heights 1 and 2
+    now, after = metrics.successive_maxima(x)
+    assert len(now) == len(after) == 2 * (7 - 1)  # 6 pairs per series, none across them
+    np.testing.assert_allclose(now, after, atol=2e-3)
+    assert set(np.round(now, 2)) == {1.0, 2.0}
+    with pytest.raises(ValueError, match=r"\(N, T\)"):
+        metrics.successive_maxima(x[..., None])
+
+
+def test_the_maxima_of_lorenz_z_follow_a_map_and_shuffled_ones_do_not(real):
+    """Lorenz (1963)'s test: each z maximum nearly fixes the next one on real orbits (binned
+    medians of m_{n+1} given m_n explain most of its variance, even at dt = 0.1, which blurs the
+    peaks); the same series with their samples shuffled in time explain none of it."""
+    z = real.trajectories[..., 2]
+    now, _ = metrics.successive_maxima(z)
+    assert len(now) > 50 * len(z)  # a loop about every 0.75 time units
+    assert metrics.maxima_map_unexplained(z) < 0.5
+    shuffled = np.random.default_rng(0).permuted(z, axis=1)
+    assert metrics.maxima_map_unexplained(shuffled) > 0.9
+    assert np.isnan(metrics.maxima_map_unexplained(z[:1, :40]))  # too few maxima

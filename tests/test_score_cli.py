@@ -105,6 +105,7 @@ def test_no_metrics_gives_exponents_only(capsys, files):
         "attractors.png",
         "time_series.png",
         "histograms.png",
+        "maxima_maps.png",
     ]
     assert (out / "report.md").read_text().startswith("# Lyapunov exponents\n")
     code, _, err = run_score(capsys, *argv)

@@ -85,6 +85,43 @@ from chaosgan.nolds_compat import nolds_measures
 Flow = Callable[[np.ndarray, Mapping[str, Any] | None], np.ndarray]
 
 
+def successive_maxima(series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(m_n, m_{n+1})``: every pair of consecutive local maxima of each series ``(N, T)``,
+    pooled over series (a pair never spans two series).
+
+    Plotted against each other they are the return map of successive maxima, Lorenz's own test
+    of determinism (Lorenz 1963, J. Atmos. Sci. 20:130, Fig. 4: the maxima of Lorenz-63's z
+    lie on a thin tent-shaped curve, so each loop's height fixes the next one). A generator
+    whose series have the right histograms but no such curve draws loops of unrelated sizes. A
+    local maximum is a sample above the one before and not below the one after.
+    """
+    x = np.asarray(series, dtype=float)
+    if x.ndim != 2:
+        raise ValueError(f"series must be (N, T), got shape {x.shape}")
+    peak = np.zeros(x.shape, dtype=bool)
+    peak[:, 1:-1] = (x[:, 1:-1] > x[:, :-2]) & (x[:, 1:-1] >= x[:, 2:])
+    rows, cols = np.nonzero(peak)  # row-major: each series' maxima in time order
+    same = rows[1:] == rows[:-1]
+    values = x[rows, cols]
+    return values[:-1][same], values[1:][same]
+
+
+def maxima_map_unexplained(series: np.ndarray, bins: int = 20) -> float:
+    """The share of the variance of each local maximum ``m_{n+1}`` of series ``(N, T)`` that
+    the one before, ``m_n``, does not explain (:func:`successive_maxima`): ``var(m_{n+1} -
+    f(m_n)) / var(m_{n+1})`` with ``f`` the median of ``m_{n+1}`` in each of ``bins``
+    equally populated bins of ``m_n``. Near 0 for a deterministic return map, 1 for maxima in
+    random order; real Lorenz-63 z at dt = 0.1 scores about 0.4 (sampling blurs the peaks).
+    NaN when there are fewer than ``5 bins`` pairs."""
+    now, after = successive_maxima(series)
+    if len(now) < 5 * bins or not np.var(after) > 0:
+        return float("nan")
+    which = np.digitize(now, np.quantile(now, np.linspace(0, 1, bins + 1)[1:-1]))
+    medians = np.array([np.median(after[which == b]) if np.any(which == b) else 0.0
+                        for b in range(bins)])  # fmt: skip
+    return float(np.var(after - medians[which]) / np.var(after))
+
+
 def _subsample(values: np.ndarray, max_n: int, seed: int = 0) -> np.ndarray:
     if len(values) <= max_n:
         return values

@@ -3,10 +3,12 @@
 :func:`write_report` is the only function of :mod:`chaosgan.evaluate` that touches the disk.
 ``report.json`` is :meth:`Scorecard.to_dict` plus the list of figures; ``report.md`` opens with
 the scorecard table (each metric beside its floor), then any warnings, then the exponents.
-Figures: exponent distributions, attractors, time series, histograms and, with the metrics,
-spectra / autocorrelations and one-step errors. Figures are built with matplotlib's object API
-(``matplotlib.figure.Figure``), so the user's backend is never switched; every file is written
-atomically and an existing report is not overwritten without ``force``.
+Figures: exponent distributions, attractors, time series, histograms, return maps of
+successive maxima (:func:`~chaosgan.evaluate.metrics.successive_maxima`: Lorenz's own picture
+of determinism) and, with the metrics, spectra / autocorrelations and one-step errors. Figures
+are built with matplotlib's object API (``matplotlib.figure.Figure``), so the user's backend is
+never switched; every file is written atomically and an existing report is not overwritten
+without ``force``.
 """
 
 from __future__ import annotations
@@ -96,6 +98,18 @@ def _plot_pair(real: Dataset, generated: Dataset, folder: Path) -> list[Path]:
         axes[0, c].set_xlabel(names[c])
     axes[0, 0].legend(fontsize=8)
     paths.append(save_figure(fig, folder / "histograms.png"))
+
+    fig = Figure(figsize=(3.8 * d, 3.4), layout="constrained")
+    axes = fig.subplots(1, d, squeeze=False)
+    for c in range(d):
+        for ds, label in [(real, "real"), (generated, "generated")]:
+            now, after = metric_fns.successive_maxima(ds.trajectories[:200, :, c])
+            keep = slice(None, None, max(1, len(now) // 4000))  # at most about 4000 dots
+            axes[0, c].plot(now[keep], after[keep], ".", ms=1.5, alpha=0.5, label=label)
+        axes[0, c].set_xlabel(f"{names[c]} maximum n")
+        axes[0, c].set_ylabel(f"{names[c]} maximum n + 1")
+    axes[0, 0].legend(fontsize=8, markerscale=6)
+    paths.append(save_figure(fig, folder / "maxima_maps.png"))
     return paths
 
 
