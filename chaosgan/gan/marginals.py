@@ -8,8 +8,9 @@ exactly that shrinkage; this term puts the same number into the generator's loss
 moment-matching (feature-matching) loss, Salimans et al. 2016, "Improved techniques for
 training GANs", on the data's own coordinates instead of critic features; in one dimension the
 1-Wasserstein distance between two samples of equal size is the mean absolute difference of
-their sorted values (e.g. Peyré & Cuturi 2019, "Computational optimal transport", remark 2.30),
-so it is exact, cheap (one sort per coordinate) and differentiable almost everywhere.
+their sorted values (the monotone coupling is optimal on the line; Peyré & Cuturi 2019,
+"Computational optimal transport", on the one-dimensional case), so it is exact, cheap (one
+sort per coordinate) and differentiable almost everywhere.
 
 In a conditional run the fakes get the real batch's conditions, so both batches are draws from
 the same mixture over the condition and their marginals should agree.
