@@ -19,6 +19,7 @@ import sys
 import numpy as np
 
 from chaosgan import load_dataset
+from chaosgan.encoding import IMAGE_SIDE, IMAGE_STEPS
 from chaosgan.errors import ChaosganError
 from chaosgan.evaluate import metrics
 from chaosgan.systems import get_system
@@ -42,6 +43,7 @@ def report(args: argparse.Namespace) -> None:
         raise ChaosganError(f"{args.real}: the meta names no catalogue system and parameters")
     rhs, params = get_system(real.meta["system"]).rhs, real.meta["params"]
     diameter = metrics.attractor_diameter(real.trajectories)
+    real_spread = row_spread(real.trajectories)  # first: a wrong length fails before any output
     for path in args.generated:
         gen = load_dataset(path).trajectories[: args.n]
         err = metrics.one_step_errors(gen, rhs, params, real.dt, diameter, max_pairs=10**9)
@@ -52,13 +54,18 @@ def report(args: argparse.Namespace) -> None:
             f"at row ends {np.median(err[:, row_end]):.3f}"
         )
         print(f"  std by image row (first, middle, last): {row_spread(gen)}")
-    print(f"{args.real}: std by image row (first, middle, last): {row_spread(real.trajectories)}")
+    print(f"{args.real}: std by image row (first, middle, last): {real_spread}")
 
 
 def row_spread(trajectories: np.ndarray) -> str:
     """Each coordinate's standard deviation in image rows 0, 15 and 31 (over series and the
-    row's samples), as ``x a/b/c, y ...``."""
-    rows = trajectories.reshape(len(trajectories), 32, -1, trajectories.shape[-1])
+    row's samples), as ``x a/b/c, y ...``; series must be one image long."""
+    if trajectories.shape[1] != IMAGE_STEPS:
+        raise ChaosganError(
+            f"series of {trajectories.shape[1]} samples are not one image ({IMAGE_STEPS}): "
+            "no image rows to compare"
+        )
+    rows = trajectories.reshape(len(trajectories), IMAGE_SIDE, IMAGE_SIDE, -1)
     std = rows[:, [0, 15, 31]].std(axis=(0, 2))  # (3 rows, D)
     names = "xyz" if std.shape[1] == 3 else [str(d) for d in range(std.shape[1])]
     return ", ".join(f"{n} " + "/".join(f"{v:.2f}" for v in std[:, d]) for d, n in enumerate(names))
