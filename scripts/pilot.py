@@ -162,7 +162,11 @@ def main() -> None:
         print(json.dumps(result, indent=1))
         return
     torch.set_num_threads(1)
-    overrides = {**parse_set(args.set), "epochs": args.epochs, "seed": args.seed}
+    overrides = parse_set(args.set)
+    for key in ("epochs", "seed"):
+        if key in overrides:  # the flag would silently win over it
+            raise ChaosganError(f"give the {key} with --{key}, not --set {key}=...")
+    overrides.update(epochs=args.epochs, seed=args.seed)
     cfg = load_config(args.preset, [str(ROOT / "scripts" / "demo_gan.toml")], overrides)
     data = simulate("lorenz63", n=1000, dt=0.1, seed=0)
     real = simulate("lorenz63", n=1000, dt=0.1, seed=1).trajectories

@@ -1,5 +1,6 @@
-"""The marginal-matching loss (chaosgan.gan.marginals) against scipy's 1-D Wasserstein distance,
-and its pull on a generator that draws too small an attractor."""
+"""The marginal-matching and return-map losses (chaosgan.gan.marginals) against scipy's 1-D
+Wasserstein distance and the scorecard's successive maxima, and their pull on a generator that
+draws too small an attractor."""
 
 from __future__ import annotations
 
@@ -10,8 +11,16 @@ from scipy.stats import wasserstein_distance
 
 from chaosgan import simulate
 from chaosgan.errors import ChaosganError
+from chaosgan.evaluate.metrics import successive_maxima
 from chaosgan.gan.config import load_config
-from chaosgan.gan.marginals import marginal_loss
+from chaosgan.gan.marginals import (
+    band_log_power,
+    marginal_loss,
+    maxima_map_loss,
+    spectrum_loss,
+    successive_maxima_pairs,
+    wasserstein_1d,
+)
 from chaosgan.gan.models import Generator, ImageToSeries
 from chaosgan.gan.train import train
 
@@ -57,10 +66,11 @@ def test_marginal_loss_refuses_batches_of_different_shapes():
         marginal_loss(torch.zeros(2, 8, 3), torch.zeros(3, 8, 3), torch.ones(3))
 
 
+@pytest.mark.parametrize("key", ["marginal_weight", "maxima_weight", "spectrum_weight"])
 @pytest.mark.parametrize("bad", [-1.0, float("nan")])
-def test_config_refuses_a_negative_or_nan_marginal_weight(bad):
-    with pytest.raises(ChaosganError, match="marginal_weight"):
-        load_config(overrides={"marginal_weight": bad})
+def test_config_refuses_a_negative_or_nan_weight(key, bad):
+    with pytest.raises(ChaosganError, match=key):
+        load_config(overrides={key: bad})
 
 
 def test_a_run_with_marginal_matching_logs_it_and_its_gradient_reaches_the_generator(tmp_path):
@@ -88,3 +98,136 @@ def test_two_real_batches_score_near_zero_and_a_shrunk_attractor_far_from_it():
     mean = x[64:].mean(dim=(0, 1))
     shrunk = marginal_loss(mean + 0.7 * (x[:64] - mean), x[64:], std).item()
     assert floor < 0.06 and shrunk > 0.15
+
+
+def test_wasserstein_1d_equals_scipys_for_samples_of_different_sizes_column_by_column():
+    rng = np.random.default_rng(4)
+    a, b = rng.normal(size=(37, 2)), rng.standard_t(3, size=(101, 2)) + 0.3
+    got = wasserstein_1d(torch.from_numpy(a), torch.from_numpy(b)).numpy()
+    expected = [wasserstein_distance(a[:, k], b[:, k]) for k in range(2)]
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+def test_successive_maxima_pairs_equal_the_scorecards_and_never_span_two_series():
+    data = simulate("lorenz63", n=6, steps=1024, dt=0.1, seed=5).trajectories[..., 2]
+    pairs = successive_maxima_pairs(torch.from_numpy(data)).numpy()
+    now, after = successive_maxima(data)
+    np.testing.assert_array_equal(pairs, np.stack([now, after], axis=1))
+    # one peak per series: no pair at all
+    one_peak = torch.tensor([[0.0, 1.0, 0.0, -1.0], [0.0, 2.0, 0.0, -1.0]])
+    assert successive_maxima_pairs(one_peak).shape == (0, 2)
+
+
+def test_maxima_map_loss_floor_and_what_it_sees_that_the_marginals_do_not():
+    """Two disjoint real batches of 64 score below 0.03; the same batch at 70% amplitude above
+    0.2; and the batch run backwards in time, whose marginals are exactly the real batch's (the
+    marginal loss cannot see it), scores more than 4x the floor: its loops' heights follow each
+    other in the wrong order, off Lorenz's return map."""
+    data = simulate("lorenz63", n=128, steps=1024, dt=0.1, seed=3).trajectories
+    x = torch.from_numpy(data).float()
+    std = x.std(dim=(0, 1))
+    floor = maxima_map_loss(x[:64], x[64:], std).item()
+    mean = x[64:].mean(dim=(0, 1))
+    shrunk = maxima_map_loss(mean + 0.7 * (x[:64] - mean), x[64:], std).item()
+    backwards = x[:64].flip(1)
+    assert marginal_loss(backwards, x[:64], std).item() == 0.0
+    reversed_ = maxima_map_loss(backwards, x[64:], std).item()
+    assert floor < 0.03 and shrunk > 0.2 and reversed_ > 4 * floor
+
+
+def test_maxima_map_loss_gradient_raises_loops_that_are_too_low():
+    """Real z series drawn at 80% amplitude about their mean (so their loops are too low, at the
+    same places): gradient steps on the loss raise the maxima (positions stay, values move)."""
+    data = simulate("lorenz63", n=8, steps=512, dt=0.1, seed=6).trajectories[..., 2:]
+    real = torch.from_numpy(data).float()
+    mean = real.mean()
+    fake = (mean + 0.8 * (real - mean)).roll(1, dims=0).clone().requires_grad_(True)
+    std = real.std(dim=(0, 1))
+    opt = torch.optim.SGD([fake], lr=500.0)  # each maximum's gradient is about 1 / (pairs std)
+    before = maxima_map_loss(fake, real, std).item()
+    for _ in range(30):
+        opt.zero_grad()
+        maxima_map_loss(fake, real, std).backward()
+        opt.step()
+    after = maxima_map_loss(fake, real, std).item()
+    assert before > 0.2 and after < 0.3 * before
+    assert fake.detach().max() > 0.95 * real.max()
+
+
+def test_maxima_map_loss_refuses_other_lengths_and_adds_nothing_without_pairs():
+    with pytest.raises(ValueError, match="differ in shape"):
+        maxima_map_loss(torch.zeros(2, 8, 3), torch.zeros(2, 9, 3), torch.ones(3))
+    flat = torch.zeros(2, 8, 1, requires_grad=True)  # no local maximum at all
+    real = torch.sin(torch.arange(64.0)).reshape(1, 64, 1).expand(2, 64, 1)[:, :8]
+    assert maxima_map_loss(flat, real, torch.ones(1)).item() == 0.0
+
+
+def test_a_run_with_return_map_matching_logs_it_and_its_gradient_reaches_the_generator(tmp_path):
+    data = simulate("lorenz63", n=16, steps=1024, dt=0.1, seed=0)
+    g = Generator(8, 16)
+    to_series = ImageToSeries(data.normalisation, "snake")
+    real = torch.from_numpy(data.trajectories[:4]).float()
+    std = torch.from_numpy(data.trajectories.std(axis=(0, 1))).float()
+    maxima_map_loss(to_series(g(torch.randn(4, 8))), real, std).backward()
+    assert next(g.parameters()).grad.abs().sum() > 0
+    tiny = {"latent_dim": 8, "g_width": 16, "d_width": 8, "batch_size": 8, "sample_every": 100}
+    cfg = load_config(overrides={**tiny, "epochs": 2, "maxima_weight": 10.0})
+    run = train(data, tmp_path / "run", cfg, device="cpu")
+    assert len(run.history["maxima"]) == 2 and all(0 < v < 10 for v in run.history["maxima"])
+    assert "marginal" not in run.history
+
+
+def test_spectrum_loss_floor_and_what_it_sees():
+    """Two disjoint real batches of 64 score below 0.002 decades^2; an orbit 20% too slow (the
+    same flow sampled every 0.08 time units instead of 0.1) above 0.05, and a ripple near the
+    Nyquist frequency of 2% of each coordinate's std more than 4x the floor."""
+    data = simulate("lorenz63", n=128, steps=1024, dt=0.1, seed=3).trajectories
+    x = torch.from_numpy(data).float()
+    reference = band_log_power(x[64:], 32)
+    floor = spectrum_loss(x[:64], reference).item()
+    slow = simulate("lorenz63", n=64, steps=1024, dt=0.08, seed=4).trajectories
+    slowed = spectrum_loss(torch.from_numpy(slow).float(), reference).item()
+    ripple = 0.02 * x.std(dim=(0, 1)) * torch.sin(2.7 * torch.arange(1024.0))[None, :, None]
+    rippled = spectrum_loss(x[:64] + ripple, reference).item()
+    assert floor < 0.002 and slowed > 0.05 and rippled > 4 * floor
+
+
+def test_spectrum_loss_gradient_removes_the_high_frequency_power_of_noise():
+    """Real series with 5% white noise: Adam steps on the loss bring it below a tenth of where
+    it started, and the highest band's power more than halfway back to the real one's."""
+    data = simulate("lorenz63", n=128, steps=1024, dt=0.1, seed=3).trajectories
+    x = torch.from_numpy(data).float()
+    reference = band_log_power(x[64:], 32)
+    noise = torch.randn(x[:64].shape, generator=torch.Generator().manual_seed(0))
+    noisy = (x[:64] + 0.05 * x.std(dim=(0, 1)) * noise).clone().requires_grad_(True)
+    before = spectrum_loss(noisy, reference).item()
+    top_before = band_log_power(noisy.detach(), 32)[-1]
+    opt = torch.optim.Adam([noisy], lr=0.05)
+    for _ in range(100):
+        opt.zero_grad()
+        spectrum_loss(noisy, reference).backward()
+        opt.step()
+    assert spectrum_loss(noisy, reference).item() < 0.1 * before
+    top_after = band_log_power(noisy.detach(), 32)[-1]
+    assert torch.all((top_after - reference[-1]).abs() < 0.5 * (top_before - reference[-1]).abs())
+
+
+def test_spectrum_loss_refuses_a_reference_of_other_coordinates_and_config_checks_bands():
+    with pytest.raises(ValueError, match="must be"):
+        spectrum_loss(torch.zeros(2, 64, 3), torch.zeros(8, 2))
+    for bad in (0, 257):
+        with pytest.raises(ChaosganError, match="spectrum_bands"):
+            load_config(overrides={"spectrum_bands": bad})
+
+
+def test_a_run_with_spectral_matching_logs_it_and_its_gradient_reaches_the_generator(tmp_path):
+    data = simulate("lorenz63", n=16, steps=1024, dt=0.1, seed=0)
+    g = Generator(8, 16)
+    to_series = ImageToSeries(data.normalisation, "snake")
+    reference = band_log_power(torch.from_numpy(data.trajectories).float(), 32)
+    spectrum_loss(to_series(g(torch.randn(4, 8))), reference).backward()
+    assert next(g.parameters()).grad.abs().sum() > 0
+    tiny = {"latent_dim": 8, "g_width": 16, "d_width": 8, "batch_size": 8, "sample_every": 100}
+    cfg = load_config(overrides={**tiny, "epochs": 2, "spectrum_weight": 10.0})
+    run = train(data, tmp_path / "run", cfg, device="cpu")
+    assert len(run.history["spectrum"]) == 2 and all(0 < v < 10 for v in run.history["spectrum"])

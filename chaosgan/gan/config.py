@@ -95,6 +95,14 @@ class TrainConfig:
             values of each coordinate and the real batch's, over each coordinate's standard
             deviation (the scorecard's ``wasserstein_over_std``), in the generator's loss from
             the first step; 0 switches it off. Against series drawn on too small an attractor.
+        maxima_weight: weight of return-map matching (``maxima_map_loss``): the sliced
+            1-Wasserstein distance between the generated and the real batch's pairs of
+            successive local maxima of each coordinate, over its standard deviation, from the
+            first step; 0 switches it off. Against loops of unrelated or too small heights.
+        spectrum_weight: weight of spectral matching (``spectrum_loss``): the mean squared
+            gap, in decades, between the generated batch's and the training data's mean power
+            spectrum of each standardised coordinate, in ``spectrum_bands`` equal bands of
+            frequency, from the first step; 0 switches it off. Against high-frequency ripples.
     Dynamics consistency (off by default; :mod:`chaosgan.gan.physics`):
         physics: ``off``; ``identified``: a polynomial model identified from the training data
             before training (never the true parameters); ``known``: the true equations of the
@@ -165,6 +173,9 @@ class TrainConfig:
     series_residual: bool = False
     series_residual_noise: float = 0.0
     marginal_weight: float = 0.0
+    maxima_weight: float = 0.0
+    spectrum_weight: float = 0.0
+    spectrum_bands: int = 32
     physics: str = "off"
     physics_weight: float = 100.0
     physics_start: float = 0.0
@@ -254,6 +265,12 @@ class TrainConfig:
             raise ChaosganError("series_weight and physics_weight must be >= 0")
         if not self.marginal_weight >= 0:  # also rejects NaN
             raise ChaosganError(f"marginal_weight must be >= 0, got {self.marginal_weight}")
+        if not self.maxima_weight >= 0:
+            raise ChaosganError(f"maxima_weight must be >= 0, got {self.maxima_weight}")
+        if not self.spectrum_weight >= 0:
+            raise ChaosganError(f"spectrum_weight must be >= 0, got {self.spectrum_weight}")
+        if not 1 <= self.spectrum_bands <= 256:  # a band of at least two of 512 frequencies
+            raise ChaosganError(f"spectrum_bands must lie in [1, 256], got {self.spectrum_bands}")
         if not self.physics_balance >= 0:
             raise ChaosganError(f"physics_balance must be >= 0, got {self.physics_balance}")
         if self.physics_balance > 0 and self.physics == "off":

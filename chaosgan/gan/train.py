@@ -44,7 +44,12 @@ from chaosgan.gan.checkpoint import (
 from chaosgan.gan.condition import Condition
 from chaosgan.gan.config import TrainConfig
 from chaosgan.gan.ema import standing_statistics, update_ema
-from chaosgan.gan.marginals import marginal_loss
+from chaosgan.gan.marginals import (
+    band_log_power,
+    marginal_loss,
+    maxima_map_loss,
+    spectrum_loss,
+)
 from chaosgan.gan.models import (
     Discriminator,
     ImageToSeries,
@@ -369,9 +374,13 @@ def _train(
         raw = np.stack([data.series_param(x) for x in run.condition.names], axis=1)
         values = torch.from_numpy(raw).float().to(dev)
         conditions = torch.from_numpy(run.condition.scale(raw)).to(dev)
-    coordinate_std = None  # the marginal loss's units: each coordinate's std in the data
-    if cfg.marginal_weight > 0:
+    coordinate_std = None  # the marginal losses' units: each coordinate's std in the data
+    if cfg.marginal_weight > 0 or cfg.maxima_weight > 0:
         coordinate_std = torch.from_numpy(data.trajectories.std(axis=(0, 1))).float().to(dev)
+    real_spectrum = None  # the spectral loss's target: the training series' log band powers
+    if cfg.spectrum_weight > 0:
+        every = torch.from_numpy(data.trajectories).float()
+        real_spectrum = band_log_power(every, cfg.spectrum_bands).to(dev)
     flow = real_residuals = real_speeds = None
     if run.physics is not None:
         flow = PolynomialFlow(run.physics, data.dt, cfg.physics_substeps).to(dev)
@@ -442,6 +451,8 @@ def _train(
             "speed",
             "tempo",
             "marginal",
+            "maxima",
+            "spectrum",
         )
         sums = {k: torch.zeros((), device=dev) for k in keys}
         d_count = 0
@@ -561,9 +572,21 @@ def _train(
             if coordinate_std is not None:
                 if fake_series is None:
                     fake_series = to_series(fake.float())
-                marginal = marginal_loss(fake_series, to_series(real.float()), coordinate_std)
+                real_series = to_series(real.float())
+            if cfg.marginal_weight > 0:
+                marginal = marginal_loss(fake_series, real_series, coordinate_std)
                 loss_g = loss_g + cfg.marginal_weight * marginal
                 sums["marginal"] += marginal.detach()
+            if cfg.maxima_weight > 0:
+                maxima = maxima_map_loss(fake_series, real_series, coordinate_std)
+                loss_g = loss_g + cfg.maxima_weight * maxima
+                sums["maxima"] += maxima.detach()
+            if real_spectrum is not None:
+                if fake_series is None:
+                    fake_series = to_series(fake.float())
+                spectral = spectrum_loss(fake_series, real_spectrum)
+                loss_g = loss_g + cfg.spectrum_weight * spectral
+                sums["spectrum"] += spectral.detach()
             run.opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             run.opt_g.step()
@@ -586,8 +609,12 @@ def _train(
                 means["speed"] = sums["speed"].item() / max(len(batches), 1)
             if cfg.tempo_weight > 0:
                 means["tempo"] = sums["tempo"].item() / max(len(batches), 1)
-        if coordinate_std is not None:
+        if cfg.marginal_weight > 0:
             means["marginal"] = sums["marginal"].item() / max(len(batches), 1)
+        if cfg.maxima_weight > 0:
+            means["maxima"] = sums["maxima"].item() / max(len(batches), 1)
+        if real_spectrum is not None:
+            means["spectrum"] = sums["spectrum"].item() / max(len(batches), 1)
         _check_finite(means, epoch, run, out)
         run.epoch = epoch + 1
         run.seconds = time.perf_counter() - clock
