@@ -1,0 +1,42 @@
+"""scripts/row_end_errors.py's error split and loop counts: zero error on a real orbit, a
+timing error shows along the flow, and time-shuffled series draw many more loops."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from chaosgan import simulate
+from chaosgan.systems import get_system
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+import row_end_errors  # noqa: E402
+
+DT = 0.1
+
+
+def numbers(text: str) -> list[float]:
+    return [float(v) for v in re.findall(r"\d+\.\d+|\d+", text)]
+
+
+def test_a_real_orbit_has_no_error_and_a_slow_one_errs_along_the_flow():
+    system = get_system("lorenz63")
+    params = system.resolve_params()
+    real = simulate("lorenz63", n=4, steps=1024, dt=DT, seed=0).trajectories
+    along, across, step = numbers(row_end_errors.error_split(real, system.rhs, params, DT))
+    assert along < 0.01 and across < 0.01 and step > 1
+    slow = simulate("lorenz63", n=4, steps=1024, dt=0.8 * DT, seed=0).trajectories
+    along, across, _ = numbers(row_end_errors.error_split(slow, system.rhs, params, DT))
+    assert along > 0.5 and along > 1.5 * across  # a 20% slow orbit: mostly timing
+
+
+def test_loops_counts_maxima_per_series_and_shuffling_adds_many():
+    real = simulate("lorenz63", n=8, steps=1024, dt=DT, seed=1).trajectories
+    shuffled = real[:, np.random.default_rng(0).permutation(1024)]
+    counts = numbers(row_end_errors.loops(real))[0::2]  # x n (share), y n (share), z n (share)
+    counts_shuffled = numbers(row_end_errors.loops(shuffled))[0::2]
+    assert 80 < counts[2] < 200  # z: one maximum per loop, about 7.6 samples apart
+    assert all(s > 2 * c for s, c in zip(counts_shuffled, counts, strict=True))
