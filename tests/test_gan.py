@@ -374,3 +374,42 @@ def test_resize_generator_draws_no_template_where_the_transposed_one_does(images
     assert np.isfinite(run.history["g_loss"]).all()
     samples = sample(tmp_path / "run", n=4, seed=0, device="cpu")
     assert samples.trajectories.shape == (4, 1024, 3)
+
+
+@pytest.mark.parametrize("margin", [4, 8])
+def test_a_generator_with_a_margin_crops_its_canvas_and_its_border_rows_keep_their_spread(
+    margin, images_data, tmp_path
+):
+    """At initialisation the zero padding leaves a DCGAN generator's first image row (the
+    series' first 32 samples) a third of the inner rows' spread over z; drawn on a canvas
+    ``margin`` pixels larger and cropped, it keeps most of it. The image is the canvas' middle,
+    and a run trains and samples with it (the margin travels in the checkpoint's config)."""
+
+    def first_row_share(g: Generator) -> float:
+        g.eval()
+        with torch.no_grad():
+            spread = g(torch.randn(512, 16)).std(dim=0).mean(dim=(0, 2))  # per image row
+        return (spread[0] / spread[8:24].mean()).item()
+
+    torch.manual_seed(0)
+    plain, wide = Generator(16, 64), Generator(16, 64, margin=margin)
+    assert first_row_share(plain) < 0.5 and first_row_share(wide) > 0.75
+    z = torch.randn(3, 16)
+    canvas = wide.net(z[:, :, None, None])
+    assert canvas.shape == (3, 3, 32 + 2 * margin, 32 + 2 * margin)
+    torch.testing.assert_close(wide(z), canvas[:, :, margin:-margin, margin:-margin])
+    run = train(images_data, tmp_path / "run", tiny(g_margin=margin, epochs=1), device="cpu")
+    assert np.isfinite(run.history["g_loss"]).all()
+    assert sample(tmp_path / "run", n=4, seed=0, device="cpu").trajectories.shape == (4, 1024, 3)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "match"),
+    [
+        ({"g_margin": 3}, "g_margin must be one of"),
+        ({"g_margin": 4, "generator": "recurrent"}, "not recurrent"),
+    ],
+)
+def test_config_refuses_a_margin_it_cannot_draw(overrides, match):
+    with pytest.raises(ChaosganError, match=match):
+        load_config(overrides=overrides)

@@ -25,6 +25,8 @@ else:  # pragma: no cover
 
 MAX_WIDTH = 8192  # latent_dim, g_width, d_width: larger would not fit any GPU's memory
 
+G_MARGINS = (0, 4, 8)  # a convolutional generator's cropped margin: 4 pixels per first-stage pixel
+
 
 @dataclass
 class TrainConfig:
@@ -40,6 +42,9 @@ class TrainConfig:
         latent_dim: size of the generator's input noise z.
         g_width: channels of the generator's 4x4 stage (halved at each upsampling); for the
             recurrent generator, the GRU's hidden size.
+        g_margin: pixels (0, 4 or 8) by which the convolutional generators draw a larger canvas
+            on every side, cropped off: against the border rows' collapse (the series' first and
+            last samples) and the position the zero padding gives away. Not for ``recurrent``.
         d_width: channels of the discriminator's first stage (doubled at each downsampling).
         layout: pixel order the GAN sees, ``raster`` (the study's), ``snake`` (odd rows
             reversed) or ``hilbert`` (along a Hilbert curve); in the last two consecutive
@@ -148,6 +153,7 @@ class TrainConfig:
     generator: str = "dcgan"
     latent_dim: int = 100
     g_width: int = 256
+    g_margin: int = 0
     d_width: int = 64
     layout: str = "raster"
     pack: int = 1
@@ -203,6 +209,12 @@ class TrainConfig:
             raise ChaosganError(
                 f"generator must be one of {', '.join(GENERATORS)}, got {self.generator!r}"
             )
+        if self.g_margin not in G_MARGINS:
+            raise ChaosganError(
+                f"g_margin must be one of {', '.join(map(str, G_MARGINS))}, got {self.g_margin}"
+            )
+        if self.g_margin and self.generator == "recurrent":
+            raise ChaosganError("g_margin is for the convolutional generators, not recurrent")
         if self.loss not in LABELLED and (self.label_smoothing > 0 or self.label_flip > 0):
             raise ChaosganError(
                 f"the {self.loss} loss has no labels: label_smoothing and label_flip must be 0 "

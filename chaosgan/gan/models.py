@@ -51,6 +51,7 @@ from chaosgan.encoding import (
     Normalisation,
     layout_order,
 )
+from chaosgan.gan.config import G_MARGINS
 from chaosgan.gan.layers import conv1d, conv2d, conv_transpose2d, linear
 
 # On the CPU the critic's convolutions slow down per image once a batch's activations outgrow the
@@ -71,6 +72,15 @@ class Generator(nn.Module):
     samples later: the series nearly repeat at those offsets, which no chaotic orbit does.
     ``resize`` (their remedy: nearest-neighbour upsampling, then a 3x3 convolution) draws
     every pixel with the same kernel.
+
+    ``margin`` (0, 4 or 8 pixels): draw a canvas ``margin`` pixels larger on every side (the
+    first stage ``4 + margin / 4`` pixels wide instead of 4) and crop the 32x32 image from its
+    middle. The zero padding of the convolutions makes a generator's border pixels unlike its
+    inner ones (our Lorenz generators draw their first and last image rows, the series' first
+    and last 32 samples, with a quarter to half of the real spread) and tells it where it is
+    in the image (Islam, Jia & Bruce 2020, "How much position information do convolutional
+    neural networks encode?"); StyleGAN3 (Karras et al. 2021, "Alias-free generative
+    adversarial networks") draws on such an extended canvas and crops for the same reason.
     """
 
     def __init__(
@@ -80,15 +90,19 @@ class Generator(nn.Module):
         channels: int = 3,
         cond_dim: int = 0,
         upsample: str = "transposed",
+        margin: int = 0,
     ):
         super().__init__()
         w = width
-        self.cond_dim = cond_dim
+        self.cond_dim, self.margin = cond_dim, margin
         if upsample not in UPSAMPLING:
             raise ValueError(f"upsample must be one of {UPSAMPLING}, got {upsample!r}")
+        if margin not in G_MARGINS:
+            raise ValueError(f"margin must be one of {G_MARGINS}, got {margin}")
         up = conv_transpose2d if upsample == "transposed" else resize_conv2d
+        first = 4 + margin // 4  # three doublings: a margin of 4 pixels per extra first pixel
         self.net = nn.Sequential(
-            conv_transpose2d(latent_dim + cond_dim, w, 4, 1, 0),  # 1 -> 4
+            conv_transpose2d(latent_dim + cond_dim, w, first, 1, 0),  # 1 -> 4 (+ margin)
             nn.BatchNorm2d(w),
             nn.ReLU(True),
             up(w, w // 2, 4, 2, 1),  # 4 -> 8
@@ -102,7 +116,9 @@ class Generator(nn.Module):
         )
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        return self.net(_with_condition(z, y, self.cond_dim)[:, :, None, None])
+        canvas = self.net(_with_condition(z, y, self.cond_dim)[:, :, None, None])
+        m = self.margin
+        return canvas[:, :, m : m + IMAGE_SIDE, m : m + IMAGE_SIDE] if m else canvas
 
 
 UPSAMPLING = ("transposed", "resize")
@@ -217,17 +233,17 @@ class RecurrentGenerator(nn.Module):
 
 
 def make_generator(
-    kind: str, latent_dim: int, width: int, layout: str, cond_dim: int = 0
+    kind: str, latent_dim: int, width: int, layout: str, cond_dim: int = 0, margin: int = 0
 ) -> nn.Module:
-    """The generator a config names: ``dcgan`` (:class:`Generator`, ``width`` channels at 4x4),
-    ``resize`` (the same with resize-convolutions, ``upsample="resize"``) or ``recurrent``
-    (:class:`RecurrentGenerator`, ``width`` hidden units, drawing in ``layout``); each maps z
-    ``(B, latent_dim)`` (and a condition ``(B, cond_dim)`` when ``cond_dim > 0``) to images in
-    the GAN's layout."""
+    """The generator a config names: ``dcgan`` (:class:`Generator`, ``width`` channels at 4x4,
+    drawn with a ``margin`` cropped off), ``resize`` (the same with resize-convolutions,
+    ``upsample="resize"``) or ``recurrent`` (:class:`RecurrentGenerator`, ``width`` hidden
+    units, drawing in ``layout``; no margin); each maps z ``(B, latent_dim)`` (and a condition
+    ``(B, cond_dim)`` when ``cond_dim > 0``) to images in the GAN's layout."""
     if kind == "dcgan":
-        return Generator(latent_dim, width, cond_dim=cond_dim)
+        return Generator(latent_dim, width, cond_dim=cond_dim, margin=margin)
     if kind == "resize":
-        return Generator(latent_dim, width, cond_dim=cond_dim, upsample="resize")
+        return Generator(latent_dim, width, cond_dim=cond_dim, upsample="resize", margin=margin)
     if kind == "recurrent":
         return RecurrentGenerator(latent_dim, width, layout, cond_dim=cond_dim)
     raise ValueError(f"unknown generator {kind!r}")

@@ -98,7 +98,9 @@ def sample(
             f"{run} is not a conditional run: it takes no --condition (got {', '.join(condition)})"
         )
     c = len(config.condition)
-    g = make_generator(config.generator, config.latent_dim, config.g_width, config.layout, c)
+    g = make_generator(
+        config.generator, config.latent_dim, config.g_width, config.layout, c, config.g_margin
+    )
     g = g.to(dev)
     try:
         g.load_state_dict(ckpt["generator_ema"])
