@@ -73,31 +73,23 @@ def test_config_refuses_a_negative_or_nan_weight(key, bad):
         load_config(overrides={key: bad})
 
 
-def test_a_run_with_marginal_matching_logs_it_and_its_gradient_reaches_the_generator(tmp_path):
-    data = simulate("lorenz63", n=16, steps=1024, dt=0.1, seed=0)
-    g = Generator(8, 16)
-    to_series = ImageToSeries(data.normalisation, "snake")
-    real = torch.from_numpy(data.trajectories[:4]).float()
-    std = torch.from_numpy(data.trajectories.std(axis=(0, 1))).float()
-    marginal_loss(to_series(g(torch.randn(4, 8))), real, std).backward()
-    assert next(g.parameters()).grad.abs().sum() > 0
-    tiny = {"latent_dim": 8, "g_width": 16, "d_width": 8, "batch_size": 8, "sample_every": 100}
-    cfg = load_config(overrides={**tiny, "epochs": 2, "marginal_weight": 10.0})
-    run = train(data, tmp_path / "run", cfg, device="cpu")
-    assert len(run.history["marginal"]) == 2 and all(0 < v < 10 for v in run.history["marginal"])
-
-
 def test_two_real_batches_score_near_zero_and_a_shrunk_attractor_far_from_it():
     """The loss's floor: two disjoint batches of 64 real Lorenz series (different series, so
     different stretches of the attractor) score below 0.06; the same batch drawn at 70% of its
     amplitude about the mean scores above 0.15."""
+    _, _, floor, shrunk = floor_and_shrunk(marginal_loss)
+    assert floor < 0.06 and shrunk > 0.15
+
+
+def floor_and_shrunk(loss) -> tuple[torch.Tensor, torch.Tensor, float, float]:
+    """128 real Lorenz series ``x``, their std, and ``loss`` of the first 64 against the last
+    64 (the floor) and of the first 64 drawn at 70% of their amplitude about the mean."""
     data = simulate("lorenz63", n=128, steps=1024, dt=0.1, seed=3).trajectories
     x = torch.from_numpy(data).float()
     std = x.std(dim=(0, 1))
-    floor = marginal_loss(x[:64], x[64:], std).item()
     mean = x[64:].mean(dim=(0, 1))
-    shrunk = marginal_loss(mean + 0.7 * (x[:64] - mean), x[64:], std).item()
-    assert floor < 0.06 and shrunk > 0.15
+    floor = loss(x[:64], x[64:], std).item()
+    return x, std, floor, loss(mean + 0.7 * (x[:64] - mean), x[64:], std).item()
 
 
 def test_wasserstein_1d_equals_scipys_for_samples_of_different_sizes_column_by_column():
@@ -123,12 +115,7 @@ def test_maxima_map_loss_floor_and_what_it_sees_that_the_marginals_do_not():
     0.2; and the batch run backwards in time, whose marginals are exactly the real batch's (the
     marginal loss cannot see it), scores more than 4x the floor: its loops' heights follow each
     other in the wrong order, off Lorenz's return map."""
-    data = simulate("lorenz63", n=128, steps=1024, dt=0.1, seed=3).trajectories
-    x = torch.from_numpy(data).float()
-    std = x.std(dim=(0, 1))
-    floor = maxima_map_loss(x[:64], x[64:], std).item()
-    mean = x[64:].mean(dim=(0, 1))
-    shrunk = maxima_map_loss(mean + 0.7 * (x[:64] - mean), x[64:], std).item()
+    x, std, floor, shrunk = floor_and_shrunk(maxima_map_loss)
     backwards = x[:64].flip(1)
     assert marginal_loss(backwards, x[:64], std).item() == 0.0
     reversed_ = maxima_map_loss(backwards, x[64:], std).item()
@@ -160,21 +147,6 @@ def test_maxima_map_loss_refuses_other_lengths_and_adds_nothing_without_pairs():
     flat = torch.zeros(2, 8, 1, requires_grad=True)  # no local maximum at all
     real = torch.sin(torch.arange(64.0)).reshape(1, 64, 1).expand(2, 64, 1)[:, :8]
     assert maxima_map_loss(flat, real, torch.ones(1)).item() == 0.0
-
-
-def test_a_run_with_return_map_matching_logs_it_and_its_gradient_reaches_the_generator(tmp_path):
-    data = simulate("lorenz63", n=16, steps=1024, dt=0.1, seed=0)
-    g = Generator(8, 16)
-    to_series = ImageToSeries(data.normalisation, "snake")
-    real = torch.from_numpy(data.trajectories[:4]).float()
-    std = torch.from_numpy(data.trajectories.std(axis=(0, 1))).float()
-    maxima_map_loss(to_series(g(torch.randn(4, 8))), real, std).backward()
-    assert next(g.parameters()).grad.abs().sum() > 0
-    tiny = {"latent_dim": 8, "g_width": 16, "d_width": 8, "batch_size": 8, "sample_every": 100}
-    cfg = load_config(overrides={**tiny, "epochs": 2, "maxima_weight": 10.0})
-    run = train(data, tmp_path / "run", cfg, device="cpu")
-    assert len(run.history["maxima"]) == 2 and all(0 < v < 10 for v in run.history["maxima"])
-    assert "marginal" not in run.history
 
 
 def test_spectrum_loss_floor_and_what_it_sees():
@@ -220,14 +192,28 @@ def test_spectrum_loss_refuses_a_reference_of_other_coordinates_and_config_check
             load_config(overrides={"spectrum_bands": bad})
 
 
-def test_a_run_with_spectral_matching_logs_it_and_its_gradient_reaches_the_generator(tmp_path):
+LOSSES = {  # config key -> (history key, the loss of fake series against the data)
+    "marginal_weight": ("marginal", lambda fake, x, std: marginal_loss(fake, x[:4], std)),
+    "maxima_weight": ("maxima", lambda fake, x, std: maxima_map_loss(fake, x[:4], std)),
+    "spectrum_weight": (
+        "spectrum",
+        lambda fake, x, std: spectrum_loss(fake, band_log_power(x, 32)),
+    ),
+}
+
+
+@pytest.mark.parametrize("key", list(LOSSES))
+def test_a_run_with_a_matching_loss_logs_it_and_its_gradient_reaches_the_generator(key, tmp_path):
+    logged, loss = LOSSES[key]
     data = simulate("lorenz63", n=16, steps=1024, dt=0.1, seed=0)
     g = Generator(8, 16)
-    to_series = ImageToSeries(data.normalisation, "snake")
-    reference = band_log_power(torch.from_numpy(data.trajectories).float(), 32)
-    spectrum_loss(to_series(g(torch.randn(4, 8))), reference).backward()
+    fake = ImageToSeries(data.normalisation, "snake")(g(torch.randn(4, 8)))
+    x = torch.from_numpy(data.trajectories).float()
+    loss(fake, x, x.std(dim=(0, 1))).backward()
     assert next(g.parameters()).grad.abs().sum() > 0
     tiny = {"latent_dim": 8, "g_width": 16, "d_width": 8, "batch_size": 8, "sample_every": 100}
-    cfg = load_config(overrides={**tiny, "epochs": 2, "spectrum_weight": 10.0})
+    cfg = load_config(overrides={**tiny, "epochs": 2, key: 10.0})
     run = train(data, tmp_path / "run", cfg, device="cpu")
-    assert len(run.history["spectrum"]) == 2 and all(0 < v < 10 for v in run.history["spectrum"])
+    assert len(run.history[logged]) == 2 and all(0 < v < 10 for v in run.history[logged])
+    others = {name for name, _ in LOSSES.values()} - {logged}
+    assert not others & set(run.history)  # the terms switched off are not computed
