@@ -26,10 +26,14 @@ def test_a_real_orbit_has_no_error_and_a_slow_one_errs_along_the_flow():
     system = get_system("lorenz63")
     params = system.resolve_params()
     real = simulate("lorenz63", n=4, steps=1024, dt=DT, seed=0).trajectories
-    along, across, step = numbers(row_end_errors.error_split(real, system.rhs, params, DT))
+    along, across, step = numbers(
+        row_end_errors.error_split(*row_end_errors.residuals(real, system.rhs, params, DT))
+    )
     assert along < 0.01 and across < 0.01 and step > 1
     slow = simulate("lorenz63", n=4, steps=1024, dt=0.8 * DT, seed=0).trajectories
-    along, across, _ = numbers(row_end_errors.error_split(slow, system.rhs, params, DT))
+    along, across, _ = numbers(
+        row_end_errors.error_split(*row_end_errors.residuals(slow, system.rhs, params, DT))
+    )
     assert along > 0.5 and along > 1.5 * across  # a 20% slow orbit: mostly timing
 
 

@@ -244,6 +244,15 @@ def attractor_diameter(x: np.ndarray) -> float:
     return float(np.linalg.norm(flat.max(axis=0) - flat.min(axis=0)))
 
 
+def flow_step(
+    states: np.ndarray, flow: Flow, params: Any, dt: float, substeps: int = 10
+) -> np.ndarray:
+    """``Phi_dt`` of each state ``(N, D)``: where the flow takes it in ``dt`` (RK4 in
+    ``substeps`` steps); a state the flow blows up from comes back non-finite, not an error."""
+    with np.errstate(all="ignore"):
+        return advance(flow, states.T.copy(), params, dt / substeps, substeps).T
+
+
 def one_step_errors(
     x: np.ndarray,
     flow: Flow,
@@ -258,8 +267,7 @@ def one_step_errors(
     a = x[:, :-1].reshape(-1, d)
     b = x[:, 1:].reshape(-1, d)
     pick = _subsample(np.arange(len(a)), max_pairs, 3)
-    with np.errstate(all="ignore"):
-        pred = advance(flow, a[pick].T.copy(), params, dt / substeps, substeps).T
+    pred = flow_step(a[pick], flow, params, dt, substeps)
     err = np.linalg.norm(b[pick] - pred, axis=1) / diameter
     return np.where(np.isfinite(err), err, np.inf)
 
@@ -277,8 +285,7 @@ def speed_factor(
     x = x[:max_series]
     n, t, d = x.shape
     a = x[:, :-1].reshape(-1, d)
-    with np.errstate(all="ignore"):
-        pred = advance(flow, a.T.copy(), params, dt / substeps, substeps).T
+    pred = flow_step(a, flow, params, dt, substeps)
     moved = (x[:, 1:] - x[:, :-1]).reshape(n, -1)
     flowed = (pred - a).reshape(n, -1)
     with np.errstate(all="ignore"):
