@@ -1,7 +1,8 @@
 """Distribution matching on the data's own features: the generator pays the 1-Wasserstein
 distance between its batch's and the real batch's values of each coordinate (marginal
 matching, :func:`marginal_loss`) or pairs of successive local maxima (return-map matching,
-:func:`maxima_map_loss`).
+:func:`maxima_map_loss`), or the log-spectral distance between its batch's mean power spectrum
+and the training data's (spectral matching, :func:`spectrum_loss`).
 
 The critics judge whole images and windows, and a generator that draws every series on too
 small an attractor (the amplitude shrinkage of our Lorenz runs: z spanning 21-36 where real z

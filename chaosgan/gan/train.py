@@ -571,9 +571,10 @@ def _train(
                     speed = speed_loss(fake_series, real_speeds, run.physics.diameter)
                     loss_g = loss_g + cfg.speed_weight * ramp * speed
                     sums["speed"] += speed.detach()
+            matching = coordinate_std is not None or real_spectrum is not None
+            if matching and fake_series is None:  # one decode for every matching term
+                fake_series = to_series(fake.float())
             if coordinate_std is not None:
-                if fake_series is None:
-                    fake_series = to_series(fake.float())
                 real_series = to_series(real.float())
             if cfg.marginal_weight > 0:
                 marginal = marginal_loss(fake_series, real_series, coordinate_std)
@@ -584,8 +585,6 @@ def _train(
                 loss_g = loss_g + cfg.maxima_weight * maxima
                 sums["maxima"] += maxima.detach()
             if real_spectrum is not None:
-                if fake_series is None:
-                    fake_series = to_series(fake.float())
                 spectral = spectrum_loss(fake_series, real_spectrum)
                 loss_g = loss_g + cfg.spectrum_weight * spectral
                 sums["spectrum"] += spectral.detach()
