@@ -137,6 +137,14 @@ ROWS: list[Row] = [
         preset="best-wgan",
     ),
     Row(
+        "best-wgan-relaxed",
+        "best-wgan + relaxation towards orbits (sample --relax 200; not raw)",
+        "gan",
+        preset="best-wgan",
+        run="best-wgan",
+        sample_flags=("--relax", "200"),
+    ),  # fmt: skip
+    Row(
         "recurrent",
         "recurrent generator (preset recurrent: best recipe, GRU generator)",
         "gan",

@@ -123,6 +123,14 @@ class TrainConfig:
             losses' (an adaptive weight, Esser et al. 2021; ``physics_weight`` is then unused);
             0 keeps the fixed ``physics_weight``.
         physics_steps: k, the steps after which the residual is taken (1: one-step).
+        physics_relax: 0 keeps the residual loss above; K > 0 (at most 100, with k = 1)
+            replaces it by ``mean ||x - sg(R_K(x))||^2 / diameter^2``, the squared distance from
+            the generated series to where K L-BFGS steps of relaxation towards the model's
+            orbits take it (:func:`~chaosgan.gan.relaxation.relax_towards`, detached): a
+            quasi-Newton direction towards a near orbit instead of the residual's gradient,
+            which hardly sees errors of timing along the orbit. Same start, ramp and weight
+            (or balance) as the residual; the run logs the one-step residual as ``physics``
+            and this distance as ``relax``.
         speed_weight: weight of a speed-matching term beside the residual (0: off; needs
             ``physics`` on; same start and ramp): the 1-Wasserstein distance, in diameters,
             between the generated and the real step lengths ``|x_{t+1} - x_t|``
@@ -190,6 +198,7 @@ class TrainConfig:
     speed_weight: float = 0.0
     tempo_weight: float = 0.0
     physics_steps: int = 1
+    physics_relax: int = 0
     physics_substeps: int = 2
     shooting: int = 0
     seed: int = 0
@@ -287,6 +296,10 @@ class TrainConfig:
             raise ChaosganError(f"physics_balance must be >= 0, got {self.physics_balance}")
         if self.physics_balance > 0 and self.physics == "off":
             raise ChaosganError("physics_balance needs physics on")
+        if not 0 <= self.physics_relax <= 100:
+            raise ChaosganError(f"physics_relax must lie in [0, 100], got {self.physics_relax}")
+        if self.physics_relax and (self.physics == "off" or self.physics_steps != 1):
+            raise ChaosganError("physics_relax needs physics on and physics_steps = 1")
         for name in ("speed_weight", "tempo_weight"):  # the terms beside the residual
             weight = getattr(self, name)
             if not weight >= 0:

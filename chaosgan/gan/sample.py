@@ -12,7 +12,10 @@ With ``project=True`` each series is replaced by the nearest orbit of the run's 
 its training data; the meta then says ``projected: true``, which model was used (and whether it
 was identified or the true equations), how far the series moved, and what fraction of the drawn
 series had an orbit near them (the others are dropped and more drawn: a selection, so it is
-recorded).
+recorded). With ``relax=K`` each series instead takes ``K`` L-BFGS steps of gradient-descent
+noise reduction under the same model (:mod:`chaosgan.gan.relaxation`): every series is kept and
+ends nearer an orbit, not on one; the meta says ``relaxed: true``, the model, how far the series
+moved and the one-step residual under the model before and after.
 
 A conditional run (trained with ``condition = ["rho"]``) is sampled for one requested value
 (``condition={"rho": 33.0}``): every series gets it, the output's ``params`` hold it and its
@@ -42,6 +45,7 @@ from chaosgan.gan.ema import standing_statistics
 from chaosgan.gan.models import ImageToSeries, make_generator
 from chaosgan.gan.physics import PhysicsModel, PolynomialFlow, physics_model
 from chaosgan.gan.projection import project as project_orbits
+from chaosgan.gan.relaxation import relax as relax_series
 from chaosgan.gan.shooting import ShootingLayer
 
 
@@ -55,15 +59,24 @@ def sample(
     project: bool = False,
     training_data: Dataset | None = None,
     condition: Mapping[str, float] | None = None,
+    relax: int = 0,
+    progress: bool = False,
 ) -> Dataset:
     """``n`` generated series from the run folder (or checkpoint file) ``run``; with
     ``project``, each replaced by the nearest orbit of the run's model (see the module), or,
     for a run without one, of a model identified from ``training_data`` (default: the data file
-    the checkpoint names). A conditional run needs ``condition`` (``{"rho": 33.0}``), one
-    value per conditioning parameter; values outside the training range warn
+    the checkpoint names); with ``relax`` > 0, moved that many L-BFGS steps towards orbits of
+    the same model instead (``progress``: a bar over the relaxation). A conditional run needs
+    ``condition`` (``{"rho": 33.0}``), one value per conditioning parameter; values outside the
+    training range warn
     (:class:`~chaosgan.gan.condition.ExtrapolationWarning`), an unconditional run refuses one."""
     if n < 1:
         raise ChaosganError(f"n must be >= 1, got {n}")
+    if relax < 0:
+        raise ChaosganError(f"relax must be >= 0 L-BFGS steps, got {relax}")
+    if relax and project:
+        raise ChaosganError("choose one of projection and relaxation, not both")
+    flag = "--project" if project else "--relax"
     dev = resolve_torch_device(device)
     ckpt = load_checkpoint(run, dev)
     config = apply_overrides(TrainConfig(), ckpt["config"], "checkpoint")
@@ -77,9 +90,9 @@ def sample(
         values, notes = spec.request(condition)
         for note in notes:
             warnings.warn(note, ExtrapolationWarning, stacklevel=3)
-        if project and not ckpt.get("physics"):
+        if (project or relax) and not ckpt.get("physics"):
             raise ChaosganError(
-                "--project needs one model of the dynamics for every condition: this "
+                f"{flag} needs one model of the dynamics for every condition: this "
                 "conditional run was trained without physics (train it with physics = "
                 "'identified')"
             )
@@ -124,12 +137,18 @@ def sample(
 
     if ckpt.get("training_data"):
         extra["training_data"] = ckpt["training_data"]
-    if project:
-        model = _projection_model(ckpt, training_data)
+    if project or relax:
+        model = _dynamics_model(ckpt, training_data, flag)
         if model.parameters:  # a conditional run's model at the requested condition
             model = model.at(values)
+    if project:
         trajectories, extra["projection"] = _draw_projected(draw, n, model, float(meta["dt"]))
         extra["projected"] = True
+    elif relax:
+        trajectories, extra["relaxation"] = _draw_relaxed(
+            draw(n), model, float(meta["dt"]), relax, progress
+        )
+        extra["relaxed"] = True
     else:
         trajectories = draw(n)
     return make_dataset(
@@ -213,8 +232,26 @@ def _draw_projected(
     return orbits, info
 
 
-def _projection_model(ckpt: dict[str, Any], training_data: Dataset | None) -> PhysicsModel:
-    """The run's physics model, or one identified from its training data."""
+def _draw_relaxed(
+    series: np.ndarray, model: PhysicsModel, dt: float, iterations: int, progress: bool
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """``series`` relaxed towards orbits of ``model``, and the meta that describes them."""
+    result = relax_series(series, model, dt, iterations=iterations, progress=progress)
+    info = {
+        "model": model.label,
+        "equations": model.polynomial.equations(),
+        "method": "L-BFGS on the mean squared one-step residual (Davies 1992)",
+        "iterations": iterations,
+        "mean_moved_diameters": float(result.moved.mean()),
+        "max_moved_diameters": float(result.moved.max()),
+        "median_residual_before_diameters": float(np.median(result.residual_before)),
+        "median_residual_after_diameters": float(np.median(result.residual_after)),
+    }
+    return result.series, info
+
+
+def _dynamics_model(ckpt: dict[str, Any], training_data: Dataset | None, flag: str) -> PhysicsModel:
+    """The run's physics model, or one identified from its training data (for ``flag``)."""
     if ckpt.get("physics"):
         return PhysicsModel.from_dict(ckpt["physics"])
     if training_data is not None:
@@ -223,7 +260,7 @@ def _projection_model(ckpt: dict[str, Any], training_data: Dataset | None) -> Ph
     path = source.get("path")
     if not path or not Path(path).is_file():
         raise ChaosganError(
-            "--project needs a model: this run was trained without one and its training data "
+            f"{flag} needs a model: this run was trained without one and its training data "
             f"({path or 'not recorded'}) is not readable"
         )
     data = load(path)

@@ -71,6 +71,7 @@ from chaosgan.gan.physics import (
     step_residuals,
     tempo_loss,
 )
+from chaosgan.gan.relaxation import relax_towards
 from chaosgan.gan.shooting import ShootingLayer
 from chaosgan.jsonio import dumps
 
@@ -455,6 +456,7 @@ def _train(
             "marginal",
             "maxima",
             "spectrum",
+            "relax",
         )
         sums = {k: torch.zeros((), device=dev) for k in keys}
         d_count = 0
@@ -551,7 +553,16 @@ def _train(
                 loss_g = loss_g + cfg.series_weight * g_loss_fn(logits_s)
             if fake_series is not None and one_step is not None and run.physics is not None:
                 ramp = tricks.ramp(frac, cfg.physics_start, cfg.physics_warmup)
-                if cfg.physics_steps == 1:
+                if cfg.physics_relax:
+                    residual = loss_from_residuals(one_step, run.physics.diameter)
+                    sums["physics"] += residual.detach()
+                    if ramp > 0:  # the distance to the relaxed series, a detached target
+                        target = relax_towards(
+                            fake_series, flow, run.physics.diameter, cfg.physics_relax, params
+                        )
+                        residual = loss_from_residuals(fake_series - target, run.physics.diameter)
+                        sums["relax"] += residual.detach()
+                elif cfg.physics_steps == 1:
                     residual = loss_from_residuals(one_step, run.physics.diameter)
                 else:
                     residual = residual_loss(
@@ -562,7 +573,8 @@ def _train(
                     weight = balanced_weight(loss_g, residual, fake, cfg.physics_balance)
                     sums["physics_weight"] += weight
                 loss_g = loss_g + weight * ramp * residual
-                sums["physics"] += residual.detach()
+                if not cfg.physics_relax:
+                    sums["physics"] += residual.detach()
                 if cfg.tempo_weight > 0:
                     tempo = tempo_loss(fake_series, one_step)
                     loss_g = loss_g + cfg.tempo_weight * ramp * tempo
@@ -610,6 +622,8 @@ def _train(
                 means["speed"] = sums["speed"].item() / max(len(batches), 1)
             if cfg.tempo_weight > 0:
                 means["tempo"] = sums["tempo"].item() / max(len(batches), 1)
+            if cfg.physics_relax:
+                means["relax"] = sums["relax"].item() / max(len(batches), 1)
         if cfg.marginal_weight > 0:
             means["marginal"] = sums["marginal"].item() / max(len(batches), 1)
         if cfg.maxima_weight > 0:
