@@ -25,6 +25,9 @@ stage whose output exists is skipped (an interrupted training resumes from its c
     python scripts/conditional_eval.py --out results/conditional_wgan_physics \
         --preset wgan-gp --set physics=identified --set physics_weight=3000 \
         --set physics_start=0.3 --set physics_warmup=0.3  # another recipe, its own folder
+    python scripts/conditional_eval.py --out results/conditional_wgan_physics --preset \
+        wgan-gp ... --relax 200    # the same run's samples relaxed towards orbits (labelled):
+                                   # <out>/rho_<value>_relax200/, <out>/table_relax200.md
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ from pathlib import Path
 
 import numpy as np
 from experiments import parse_set, write_config
+
+from chaosgan.errors import ChaosganError
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZE = ROOT / "scripts" / "demo_gan.toml"
@@ -92,16 +97,22 @@ def train_stage(out: Path, args: argparse.Namespace) -> dict:
     return json.loads(done.read_text())
 
 
-def score_stage(out: Path, rho: float, k: int, n_eval: int) -> None:
-    folder = out / f"rho_{tag(rho)}"
+def folder_of(out: Path, rho: float, relax: int = 0) -> Path:
+    """Where one value's data and report live (relaxed samples: their own folder)."""
+    return out / (f"rho_{tag(rho)}" + (f"_relax{relax}" if relax else ""))
+
+
+def score_stage(out: Path, rho: float, k: int, n_eval: int, relax: int = 0) -> None:
+    folder = folder_of(out, rho, relax)
     folder.mkdir(parents=True, exist_ok=True)
     real, gen, report = folder / "real.npz", folder / "generated.npz", folder / "report"
     if not real.exists():
         chaosgan("simulate", "--n", n_eval, "--dt", 0.1, "--param", f"rho={rho:g}",
                  "--seed", 100 + k, "--out", real)  # fmt: skip
     if not gen.exists():
+        flags = ["--relax", relax] if relax else []
         chaosgan("sample", out / "run", "--n", n_eval, "--condition", f"rho={rho:g}",
-                 "--seed", 0, "--device", "cpu", "--out", gen)  # fmt: skip
+                 "--seed", 0, "--device", "cpu", "--out", gen, *flags)  # fmt: skip
     if not (report / "report.json").exists():
         chaosgan("score", "--real", real, "--generated", gen, "--out", report, "--force")
 
@@ -142,7 +153,7 @@ def grid_stage(out: Path, grid: list[float], n_grid: int) -> None:
         print(f"grid rho={rho:g}: {entry['seconds']} s", flush=True)
 
 
-def table(out: Path, values: list[float]) -> str:
+def table(out: Path, values: list[float], relax: int = 0) -> str:
     head = (
         "| rho | where | Lyapunov ratio x, y, z [95% CI of x] | W1/std x, y, z | one-step error "
         "| diversity | classifier | mean z real / generated |\n"
@@ -150,7 +161,8 @@ def table(out: Path, values: list[float]) -> str:
     )
     rows = []
     for rho in values:
-        path = out / f"rho_{tag(rho)}" / "report" / "report.json"
+        folder = folder_of(out, rho, relax)
+        path = folder / "report" / "report.json"
         if not path.exists():
             continue
         m = json.loads(path.read_text())["metrics"]
@@ -160,8 +172,8 @@ def table(out: Path, values: list[float]) -> str:
         one = m["one_step_error"]["generated"]
         one = one["median"] if isinstance(one, dict) else one
         where = "inside" if RANGE[0] <= rho <= RANGE[1] else "extrapolation"
-        real = np.load(out / f"rho_{tag(rho)}" / "real.npz")["trajectories"][:, :, 2].mean()
-        gen = np.load(out / f"rho_{tag(rho)}" / "generated.npz")["trajectories"][:, :, 2].mean()
+        real = np.load(folder / "real.npz")["trajectories"][:, :, 2].mean()
+        gen = np.load(folder / "generated.npz")["trajectories"][:, :, 2].mean()
         rows.append(
             f"| {rho:g} | {where} | "
             + ", ".join(f"{lyap[c]['value']:.2f}" for c in "xyz")
@@ -170,10 +182,10 @@ def table(out: Path, values: list[float]) -> str:
             + f" | {one:.3f} | {m['diversity_ratio']['generated']:.2f} | "
             + f"{m['discriminative_accuracy']['generated']:.2f} | {real:.1f} / {gen:.1f} |"
         )
-    return head + "\n".join(rows) + "\n" + spread_table(out, values)
+    return head + "\n".join(rows) + "\n" + spread_table(out, values, relax)
 
 
-def spread_table(out: Path, values: list[float]) -> str:
+def spread_table(out: Path, values: list[float], relax: int = 0) -> str:
     """Each coordinate's spread at each scored value, real / generated: the 1st-99th
     percentile range and the standard deviation over all samples (a generator on too small
     loops shows here before anywhere else), the mean local maximum, and how little of each
@@ -188,7 +200,7 @@ def spread_table(out: Path, values: list[float]) -> str:
         "|---:|---|---|---|---|---|---|",
     ]
     for rho in values:
-        folder = out / f"rho_{tag(rho)}"
+        folder = folder_of(out, rho, relax)
         if not (folder / "report" / "report.json").exists():
             continue
         real, gen = (np.load(folder / f)["trajectories"] for f in ("real.npz", "generated.npz"))
@@ -257,6 +269,14 @@ def main() -> None:
     p.add_argument("--grid", type=float, nargs="+", default=list(np.arange(20.0, 45.0, 2.0)))
     p.add_argument("--table", action="store_true", help="only print the table of what is done")
     p.add_argument(
+        "--relax",
+        type=int,
+        default=0,
+        metavar="STEPS",
+        help="score samples relaxed towards orbits (chaosgan sample --relax STEPS) of the same "
+        "run, in rho_<value>_relax<STEPS>/ and table_relax<STEPS>.md (no grid stage)",
+    )
+    p.add_argument(
         "--preset",
         help="config preset under the small model and the condition (default: the recipe above)",
     )
@@ -266,6 +286,9 @@ def main() -> None:
     args = p.parse_args()
     out = args.out
     values = sorted(args.inside + args.outside)
+    if args.relax < 0:
+        raise ChaosganError(f"--relax must be >= 0, got {args.relax}")
+    name = f"table_relax{args.relax}.md" if args.relax else "table.md"
     if not args.table:
         parse_set(args.set)  # a bad item fails here, before anything is written
         out.mkdir(parents=True, exist_ok=True)
@@ -273,22 +296,20 @@ def main() -> None:
         print(f"trained {info['epochs']} epochs in {info['seconds']} s", flush=True)
         for k, rho in enumerate(values):
             try:
-                score_stage(out, rho, k, args.n_eval)
+                score_stage(out, rho, k, args.n_eval, args.relax)
             except subprocess.CalledProcessError as exc:  # one value must not stop the rest
                 print(f"rho={rho:g} failed ({exc}); going on", flush=True)
-            (out / "table.md").write_text(table(out, values))
-        grid_stage(out, [float(r) for r in args.grid], args.n_grid)
-        fig = figure(out)
-        print(f"figure: {fig}")
-    text = table(out, values)
+            (out / name).write_text(table(out, values, args.relax))
+        if not args.relax:  # the grid is of raw samples
+            grid_stage(out, [float(r) for r in args.grid], args.n_grid)
+            print(f"figure: {figure(out)}")
+    text = table(out, values, args.relax)
     if out.exists():
-        (out / "table.md").write_text(text)
+        (out / name).write_text(text)
     print(text)
 
 
 if __name__ == "__main__":
-    from chaosgan.errors import ChaosganError
-
     try:
         main()
     except ChaosganError as exc:  # a bad --set item: one line, exit 2

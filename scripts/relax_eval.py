@@ -7,7 +7,9 @@ then scores them as ``scripts/pilot.py`` does, against a held-out real set (1000
 dt = 0.1, seed 1): one-step error under the true flow (the truth judges, it is never used to
 relax), Rosenstein ratios, speed factor, W1/std, D_stsp, D_H, diversity, grid recurrence, and
 the loops (local maxima per series and the return map's unexplained share,
-``scripts/row_end_errors.py``). A control row relaxes real series (seed 2) with ``--noise``
+``scripts/row_end_errors.py``). The first 100 relaxed series of the most steps then go to orbit
+projection (:func:`chaosgan.gan.projection.project`, as ``sample --project``): does a relaxed
+series have an orbit near it? A control row relaxes real series (seed 2) with ``--noise``
 Gaussian noise per coordinate (a fraction of its std) under the same model: what relaxation does
 to errors that are noise.
 
@@ -51,6 +53,14 @@ def main() -> None:
     if not args.table:
         run_all(args, name)
     print(table(args.out, [name, f"real+{args.noise:g}noise"], args.steps))
+    check = args.out / f"{name}-k{max(args.steps)}-projection.json"
+    if check.exists():
+        c = json.loads(check.read_text())
+        print(
+            f"projection of the first {c['tried']} series relaxed {max(args.steps)} steps: "
+            f"{c['converged']} became orbits; median largest gap "
+            f"{c['median_max_gap_diameters']} diameters"
+        )
 
 
 def run_all(args: argparse.Namespace, name: str) -> None:
@@ -77,7 +87,9 @@ def run_all(args: argparse.Namespace, name: str) -> None:
     for source, series in ((name, raw), (f"real+{args.noise:g}noise", noisy)):
         for steps in args.steps:
             path = args.out / f"{source}-k{steps}.json"
-            if path.exists():
+            check = source == name and steps == max(args.steps)
+            check_path = args.out / f"{source}-k{steps}-projection.json"
+            if path.exists() and (not check or check_path.exists()):
                 continue
             start = time.perf_counter()
             if steps:
@@ -86,18 +98,38 @@ def run_all(args: argparse.Namespace, name: str) -> None:
             else:
                 relaxed, moved = np.asarray(series, dtype=np.float64), 0.0
             seconds = time.perf_counter() - start
-            row = {
-                "source": source,
-                "run": str(args.run),
-                "steps": steps,
-                "n": args.n,
-                "relax_seconds": round(seconds, 1),
-                "moved_diameters": round(moved, 4),
-                **measure(relaxed.astype(np.float32), real, 0.1),
-                "loops": loops(relaxed),
-            }
-            write_text_atomic(path, json.dumps(row, indent=1))
-            print(json.dumps(row), flush=True)
+            if not path.exists():
+                row = {
+                    "source": source,
+                    "run": str(args.run),
+                    "steps": steps,
+                    "n": args.n,
+                    "relax_seconds": round(seconds, 1),
+                    "moved_diameters": round(moved, 4),
+                    **measure(relaxed.astype(np.float32), real, 0.1),
+                    "loops": loops(relaxed),
+                }
+                write_text_atomic(path, json.dumps(row, indent=1))
+                print(json.dumps(row), flush=True)
+            if check:
+                project_check(relaxed[:100], model, check_path)
+
+
+def project_check(series: np.ndarray, model, path: Path) -> None:
+    """How many of ``series`` projection turns into orbits, and how large the gaps stay."""
+    from chaosgan.atomic import write_text_atomic
+    from chaosgan.gan.projection import project
+
+    if path.exists():
+        return
+    result = project(series, model.polynomial, 0.1, model.diameter)
+    row = {
+        "tried": len(series),
+        "converged": int(result.converged.sum()),
+        "median_max_gap_diameters": round(float(np.median(result.max_gap)), 4),
+    }
+    write_text_atomic(path, json.dumps(row, indent=1))
+    print("projection of the relaxed series:", json.dumps(row), flush=True)
 
 
 def table(folder: Path, sources: list[str], steps: list[int]) -> str:

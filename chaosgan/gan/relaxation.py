@@ -33,7 +33,7 @@ import torch
 from tqdm.auto import tqdm
 
 from chaosgan.errors import ChaosganError
-from chaosgan.gan.physics import PhysicsModel, PolynomialFlow
+from chaosgan.gan.physics import PhysicsModel, PolynomialFlow, step_residuals
 
 
 @dataclass(frozen=True)
@@ -55,11 +55,6 @@ class Relaxation:
     residual_before: np.ndarray
     residual_after: np.ndarray
     iterations: int
-
-
-def one_step_residuals(series: torch.Tensor, flow: PolynomialFlow, diameter: float) -> torch.Tensor:
-    """``|x_{t+1} - Phi(x_t)| / diameter`` for series ``(B, T, D)``: ``(B, T - 1)``."""
-    return (series[:, 1:] - flow(series[:, :-1])).norm(dim=-1) / diameter
 
 
 def relax(
@@ -103,8 +98,8 @@ def relax(
             if not torch.isfinite(x).all():
                 raise ChaosganError("relaxation diverged (the model's flow left finite values)")
             out[i : i + chunk] = x.numpy()
-            before.append(one_step_residuals(start, flow, diameter).median(dim=1).values)
-            after.append(one_step_residuals(x, flow, diameter).median(dim=1).values)
+            before.append(_median_residual(start, flow, diameter))
+            after.append(_median_residual(x, flow, diameter))
     moved = np.sqrt(np.square(out - g).sum(-1).mean(1)) / diameter
     return Relaxation(
         series=out,
@@ -113,6 +108,11 @@ def relax(
         residual_after=torch.cat(after).numpy(),
         iterations=iterations,
     )
+
+
+def _median_residual(series: torch.Tensor, flow: PolynomialFlow, diameter: float) -> torch.Tensor:
+    """Per series, the median of ``|x_{t+1} - Phi(x_t)|`` / ``diameter``."""
+    return (step_residuals(series, flow).norm(dim=-1) / diameter).median(dim=1).values
 
 
 def relax_towards(
@@ -140,7 +140,7 @@ def relax_towards(
 
         def closure() -> torch.Tensor:
             optimiser.zero_grad()
-            residual = x[:, 1:] - flow(x[:, :-1], 1, params)
+            residual = step_residuals(x, flow, params=params)
             energy = residual.square().sum(-1).mean(1).sum() / diameter**2
             energy.backward()
             return energy
