@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -106,6 +107,9 @@ def score_stage(out: Path, rho: float, k: int, n_eval: int, relax: int = 0) -> N
     folder = folder_of(out, rho, relax)
     folder.mkdir(parents=True, exist_ok=True)
     real, gen, report = folder / "real.npz", folder / "generated.npz", folder / "report"
+    raw_real = folder_of(out, rho) / "real.npz"
+    if relax and not real.exists() and raw_real.exists():  # the raw samples' real set
+        shutil.copyfile(raw_real, real)
     if not real.exists():
         chaosgan("simulate", "--n", n_eval, "--dt", 0.1, "--param", f"rho={rho:g}",
                  "--seed", 100 + k, "--out", real)  # fmt: skip
@@ -265,7 +269,7 @@ def main() -> None:
     p.add_argument("--n-eval", type=int, default=500)
     p.add_argument("--n-grid", type=int, default=200, help="series per grid value")
     p.add_argument("--inside", type=float, nargs="+", default=[26.0, 30.0, 33.0, 37.0])
-    p.add_argument("--outside", type=float, nargs="+", default=[20.0, 44.0])
+    p.add_argument("--outside", type=float, nargs="*", default=[20.0, 44.0])
     p.add_argument("--grid", type=float, nargs="+", default=list(np.arange(20.0, 45.0, 2.0)))
     p.add_argument("--table", action="store_true", help="only print the table of what is done")
     p.add_argument(
