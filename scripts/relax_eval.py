@@ -5,13 +5,16 @@ For each run named (a pilot's or leaderboard's run folder), it samples ``--n`` s
 under the run's own model (identified from its training data; :mod:`chaosgan.gan.relaxation`),
 then scores them as ``scripts/pilot.py`` does, against a held-out real set (1000 Lorenz-63 series,
 dt = 0.1, seed 1): one-step error under the true flow (the truth judges, it is never used to
-relax), Rosenstein ratios, speed factor, W1/std, D_stsp, D_H, diversity, grid recurrence, and
-the loops (local maxima per series and the return map's unexplained share,
-``scripts/row_end_errors.py``). The first 100 relaxed series of the most steps then go to orbit
-projection (:func:`chaosgan.gan.projection.project`, as ``sample --project``): does a relaxed
-series have an orbit near it? A control row relaxes real series (seed 2) with ``--noise``
-Gaussian noise per coordinate (a fraction of its std) under the same model: what relaxation does
-to errors that are noise.
+relax), Rosenstein ratios, speed factor, W1/std, D_stsp, D_H, diversity, grid recurrence, the
+loops (local maxima per series and the return map's unexplained share,
+``scripts/row_end_errors.py``), and the share of samples within 5 data units of the origin,
+Lorenz-63's saddle point (real series: under 0.1%).
+
+The first 100 series relaxed for the most steps then go to orbit projection
+(:func:`chaosgan.gan.projection.project`, as ``sample --project``): does a relaxed series have
+an orbit near it? A control row relaxes real series (seed 2) with ``--noise`` Gaussian noise
+per coordinate (a fraction of its std) under the same model: what relaxation does to errors
+that are noise.
 
 One JSON per (source, steps) lands in ``--out`` as it is computed; existing ones are skipped.
 
@@ -108,11 +111,18 @@ def run_all(args: argparse.Namespace, name: str) -> None:
                     "moved_diameters": round(moved, 4),
                     **measure(relaxed.astype(np.float32), real, 0.1),
                     "loops": loops(relaxed),
+                    "near_origin": near_origin(relaxed),
                 }
                 write_text_atomic(path, json.dumps(row, indent=1))
                 print(json.dumps(row), flush=True)
             if check:
                 project_check(relaxed[:100], model, check_path)
+
+
+def near_origin(series: np.ndarray, radius: float = 5.0) -> float:
+    """The share of samples within ``radius`` data units of the origin (Lorenz-63's saddle,
+    where the flow is slow and stretches fastest)."""
+    return round(float((np.linalg.norm(series, axis=-1) < radius).mean()), 4)
 
 
 def project_check(series: np.ndarray, model, path: Path) -> None:
@@ -135,8 +145,8 @@ def project_check(series: np.ndarray, model, path: Path) -> None:
 def table(folder: Path, sources: list[str], steps: list[int]) -> str:
     head = (
         "| series | L-BFGS steps | moved (diameters) | one-step median, p99 | Lyapunov x, y, z "
-        "| speed | W1/std x, y, z | D_stsp | D_H | diversity | loops | relax s |\n"
-        "|---|---:|---:|---|---|---:|---|---:|---:|---:|---|---:|"
+        "| speed | W1/std x, y, z | D_stsp | D_H | diversity | loops | near origin | relax s |\n"
+        "|---|---:|---:|---|---|---:|---|---:|---:|---:|---|---:|---:|"
     )
     lines = [head]
     for source in sources:
@@ -153,7 +163,8 @@ def table(folder: Path, sources: list[str], steps: list[int]) -> str:
                 f"{r['speed_factor']:.2f} | "
                 f"{', '.join(f'{v:.3f}' for v in r['wasserstein_over_std'])} | "
                 f"{r['state_space_divergence']:.3f} | {r['hellinger_spectrum']:.3f} | "
-                f"{r['diversity_ratio']:.2f} | {loop_counts} | {r['relax_seconds']:.0f} |"
+                f"{r['diversity_ratio']:.2f} | {loop_counts} | {r.get('near_origin', '-')} | "
+                f"{r['relax_seconds']:.0f} |"
             )
     return "\n".join(lines)
 
