@@ -127,8 +127,9 @@ class TrainConfig:
             replaces it by ``mean ||x - sg(R_K(x))||^2 / diameter^2``, the squared distance from
             the generated series to where K L-BFGS steps of relaxation towards the model's
             orbits take it (:func:`~chaosgan.gan.relaxation.relax_towards`, detached): a
-            quasi-Newton direction towards a near orbit instead of the residual's gradient,
-            which hardly sees errors of timing along the orbit. Same start, ramp and weight
+            quasi-Newton direction towards a near orbit instead of the residual's own
+            gradient (at 60 epochs it acted as a stronger pull, not a better one: README).
+            Same start, ramp and weight
             (or balance) as the residual; the run logs the one-step residual as ``physics``
             and this distance as ``relax``.
         speed_weight: weight of a speed-matching term beside the residual (0: off; needs

@@ -12,8 +12,9 @@ returns where it stopped. This is the gradient-descent noise reduction of Davies
 Bifurcation Chaos 3:113; 1994, Physica D 79:174; surveyed by Kostelich & Schreiber 1993, PRE
 48:1752): the start is the only tie to ``g``, so stopping early is what keeps the result near
 it. Noise-like errors, which E penalises steeply, go first: on real Lorenz-63 orbits with 5%
-noise, 50 steps bring the one-step error from 0.011 to 1.5e-4 attractor diameters and the
-Rosenstein exponents back to within 0.5% of the clean ones (measured in the README). Errors a
+noise, 50 steps bring the one-step error from 0.011 to 1.4e-4 attractor diameters and the
+Rosenstein exponents' ratio to real data from 0.86 to 1.00 (``scripts/relax_eval.py``, in the
+README). Errors a
 model cannot remove (a series whose itinerary no orbit follows) stay as a small residual spread
 along the series, so the result is a pseudo-orbit, not an orbit: the meta says how large.
 
