@@ -807,7 +807,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
             project=args.project,
             training_data=training_data,
             condition=condition,
-            relax=args.relax or 0,
+            relax=args.relax,
             progress=True,
         )
     for w in caught:
@@ -896,7 +896,7 @@ def add_sample(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--relax",
         type=int_range(1),
-        default=None,
+        default=0,
         metavar="STEPS",
         help=(
             "instead of --project: move each series STEPS L-BFGS steps towards orbits of the same "

@@ -553,28 +553,24 @@ def _train(
                 loss_g = loss_g + cfg.series_weight * g_loss_fn(logits_s)
             if fake_series is not None and one_step is not None and run.physics is not None:
                 ramp = tricks.ramp(frac, cfg.physics_start, cfg.physics_warmup)
-                if cfg.physics_relax:
-                    residual = loss_from_residuals(one_step, run.physics.diameter)
-                    sums["physics"] += residual.detach()
-                    if ramp > 0:  # the distance to the relaxed series, a detached target
-                        target = relax_towards(
-                            fake_series, flow, run.physics.diameter, cfg.physics_relax, params
-                        )
-                        residual = loss_from_residuals(fake_series - target, run.physics.diameter)
-                        sums["relax"] += residual.detach()
-                elif cfg.physics_steps == 1:
+                if cfg.physics_steps == 1:
                     residual = loss_from_residuals(one_step, run.physics.diameter)
                 else:
                     residual = residual_loss(
                         fake_series, flow, run.physics.diameter, cfg.physics_steps, params
                     )
+                sums["physics"] += residual.detach()
+                if cfg.physics_relax and ramp > 0:  # the loss: the distance to the relaxed series
+                    target = relax_towards(
+                        fake_series, flow, run.physics.diameter, cfg.physics_relax, params
+                    )
+                    residual = loss_from_residuals(fake_series - target, run.physics.diameter)
+                    sums["relax"] += residual.detach()
                 weight: float | torch.Tensor = cfg.physics_weight
                 if cfg.physics_balance > 0 and ramp > 0:
                     weight = balanced_weight(loss_g, residual, fake, cfg.physics_balance)
                     sums["physics_weight"] += weight
                 loss_g = loss_g + weight * ramp * residual
-                if not cfg.physics_relax:
-                    sums["physics"] += residual.detach()
                 if cfg.tempo_weight > 0:
                     tempo = tempo_loss(fake_series, one_step)
                     loss_g = loss_g + cfg.tempo_weight * ramp * tempo
