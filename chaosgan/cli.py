@@ -383,6 +383,55 @@ def cmd_lyapunov_estimate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lyapunov_path(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from chaosgan.dataset import load
+    from chaosgan.lyapunov.from_data import summarise
+    from chaosgan.lyapunov.spectrum import path_exponents
+    from chaosgan.systems import get_system
+
+    ds = load(args.data)
+    name = args.system or ds.meta.get("system")
+    if not name:
+        raise ChaosganError(f"{args.data} names no catalogue system: pass --system")
+    system = get_system(name)
+    overrides = parse_params(args.param)
+    params: dict[str, Any] = dict(ds.meta.get("params") or {}) if not args.system else {}
+    params.update(overrides)
+    series = ds.trajectories[: args.max_series]
+    for key in ds.series_param_names:  # one value per series (a conditional dataset)
+        if key not in overrides:
+            params[key] = ds.series_param(key)[: args.max_series]
+    values = path_exponents(
+        system, series, ds.dt, params, substeps=args.substeps, progress=show_progress()
+    )[:, 0]
+    est = summarise(values)
+    result = {
+        "data": str(args.data),
+        "system": system.name,
+        "params": {k: (float(v) if np.ndim(v) == 0 else "per series") for k, v in params.items()},
+        "units": "1/time",
+        "judged_by": "the system's equations (the truth), not learned from the data",
+        "n_series": len(series),
+        "median": est.median,
+        "mean": est.mean,
+        "ci95": list(est.ci95),
+    }
+    if args.json:
+        print_json(result)
+        return 0
+    print(
+        f"{args.data}: largest exponent of {system.name}'s linearised flow carried along each "
+        f"series (1/time; the equations judge), {len(series)} series"
+    )
+    print(
+        f"  median {est.median:.4f}  mean {est.mean:.4f}  95% CI of median "
+        f"[{est.ci95[0]:.4f}, {est.ci95[1]:.4f}]"
+    )
+    return 0
+
+
 def cmd_score(args: argparse.Namespace) -> int:
     """``chaosgan score`` and ``chaosgan lyapunov report``: one handler, one JSON."""
     from chaosgan.evaluate import load_series, score, training_set_of, write_report
@@ -577,6 +626,33 @@ def add_lyapunov(sub: argparse._SubParsersAction) -> None:
     )
     e.add_argument("--json", action="store_true", help="print JSON")
     e.set_defaults(handler=cmd_lyapunov_estimate)
+
+    a = lsub.add_parser(
+        "path",
+        help="the equations' tangent dynamics carried along each series of a dataset",
+        description=(
+            "Largest exponent of a catalogue system's linearised flow carried along the samples "
+            "of each series (chaosgan.lyapunov.spectrum.path_exponents): for orbits, their "
+            "finite-time exponent; for near-orbits (sample --relax), how unstable the paths "
+            "they run along are (systematic kinks read too: compare with real series relaxed "
+            "the same way); meaningless for series far from any orbit. The system's equations "
+            "judge (the truth: the system and parameters come from the dataset's meta unless "
+            "given), so it is a check, not something learned from the data."
+        ),
+    )
+    a.add_argument("data", help="dataset .npz")
+    a.add_argument(
+        "--system", default=None, help=f"one of {', '.join(SYSTEMS)} (default: the meta's)"
+    )
+    a.add_argument("--param", action="append", metavar="NAME=VALUE", help="override a parameter")
+    a.add_argument(
+        "--substeps", type=int_range(1, 1000), default=10, help="RK4 steps per sample (10)"
+    )
+    a.add_argument(
+        "--max-series", type=int_range(1), default=1000, help="series used (first; 1000)"
+    )
+    a.add_argument("--json", action="store_true", help="print JSON")
+    a.set_defaults(handler=cmd_lyapunov_path)
 
     r = lsub.add_parser(
         "report",

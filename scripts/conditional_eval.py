@@ -27,7 +27,9 @@ stage whose output exists is skipped (an interrupted training resumes from its c
         --set physics_start=0.3 --set physics_warmup=0.3  # another recipe, its own folder
     python scripts/conditional_eval.py --out results/conditional_wgan_physics --preset \
         wgan-gp ... --relax 200    # the same run's samples relaxed towards orbits (labelled):
-                                   # <out>/rho_<value>_relax200/, <out>/table_relax200.md
+                                   # <out>/rho_<value>_relax200/, <out>/table_relax200.md,
+                                   # with the path exponent (the equations' tangent flow
+                                   # along each series, over the real set's; see path_ratio)
 """
 
 from __future__ import annotations
@@ -157,11 +159,34 @@ def grid_stage(out: Path, grid: list[float], n_grid: int) -> None:
         print(f"grid rho={rho:g}: {entry['seconds']} s", flush=True)
 
 
+def path_ratio(folder: Path, rho: float) -> float:
+    """Relaxed samples' median path exponent over the real set's, both under the equations at
+    ``rho`` (:func:`chaosgan.lyapunov.spectrum.path_exponents`; the truth judges, as it does the
+    one-step error): how unstable the near-orbits' paths are, with no estimator in between.
+    Cached in ``folder/path_exponents.json``."""
+    from chaosgan.atomic import write_text_atomic
+    from chaosgan.lyapunov.spectrum import path_exponents
+
+    cache = folder / "path_exponents.json"
+    if not cache.exists():
+        medians = {
+            name: float(np.median(path_exponents(
+                "lorenz63", np.load(folder / f"{name}.npz")["trajectories"], 0.1,
+                params={"rho": rho},
+            )))
+            for name in ("real", "generated")
+        }  # fmt: skip
+        write_text_atomic(cache, json.dumps(medians, indent=1))
+    medians = json.loads(cache.read_text())
+    return medians["generated"] / medians["real"]
+
+
 def table(out: Path, values: list[float], relax: int = 0) -> str:
+    path_head = " path exponent |" if relax else ""
     head = (
-        "| rho | where | Lyapunov ratio x, y, z [95% CI of x] | W1/std x, y, z | one-step error "
-        "| diversity | classifier | mean z real / generated |\n"
-        "|---:|---|---|---|---:|---:|---:|---|\n"
+        "| rho | where | Lyapunov ratio x, y, z [95% CI of x] |" + path_head + " W1/std x, y, z "
+        "| one-step error | diversity | classifier | mean z real / generated |\n"
+        "|---:|---|---|" + ("---:|" if relax else "") + "---|---:|---:|---:|---|\n"
     )
     rows = []
     for rho in values:
@@ -178,10 +203,11 @@ def table(out: Path, values: list[float], relax: int = 0) -> str:
         where = "inside" if RANGE[0] <= rho <= RANGE[1] else "extrapolation"
         real = np.load(folder / "real.npz")["trajectories"][:, :, 2].mean()
         gen = np.load(folder / "generated.npz")["trajectories"][:, :, 2].mean()
+        path = f" {path_ratio(folder, rho):.2f} |" if relax else ""
         rows.append(
             f"| {rho:g} | {where} | "
             + ", ".join(f"{lyap[c]['value']:.2f}" for c in "xyz")
-            + f" [{ci[0]:.2f}, {ci[1]:.2f}] | "
+            + f" [{ci[0]:.2f}, {ci[1]:.2f}] |{path} "
             + ", ".join(f"{v:.3f}" for v in w1)
             + f" | {one:.3f} | {m['diversity_ratio']['generated']:.2f} | "
             + f"{m['discriminative_accuracy']['generated']:.2f} | {real:.1f} / {gen:.1f} |"

@@ -7,8 +7,13 @@ then scores them as ``scripts/pilot.py`` does, against a held-out real set (1000
 dt = 0.1, seed 1): one-step error under the true flow (the truth judges, it is never used to
 relax), Rosenstein ratios, speed factor, W1/std, D_stsp, D_H, diversity, grid recurrence, the
 loops (local maxima per series and the return map's unexplained share,
-``scripts/row_end_errors.py``), and the share of samples within 5 data units of the origin,
-Lorenz-63's saddle point (real series: under 0.1%).
+``scripts/row_end_errors.py``), the share of samples within 5 data units of the origin,
+Lorenz-63's saddle point (real series: under 0.1%), and the path exponent: the largest
+exponent of the true equations' linearised flow carried along each series
+(:func:`chaosgan.lyapunov.spectrum.path_exponents`; like the one-step error, the truth judges),
+its median over the real set's. For a near-orbit it says how unstable the path is, with no
+estimator's parameters in between; it reads systematic kinks too, so the control row (real
+series relaxed the same way) is its yardstick.
 
 The first 100 series relaxed for the most steps then go to orbit projection
 (:func:`chaosgan.gan.projection.project`, as ``sample --project``): does a relaxed series have
@@ -16,10 +21,15 @@ an orbit near it? A control row relaxes real series (seed 2) with ``--noise`` Ga
 per coordinate (a fraction of its std) under the same model: what relaxation does to errors
 that are noise.
 
+A last check calibrates the path exponent on near-orbits: clean real series (seed 2) relaxed
+for 20 steps with 2, 4 and 8 RK4 steps per sample in the model's flow (relaxation's default is
+2). They move by 1e-5 to 2e-4 diameters, but become orbits of the discretised map rather than
+of the flow, and the path exponent reads that (``substeps-check.json``).
+
 One JSON per (source, steps) lands in ``--out`` as it is computed; existing ones are skipped.
 
     python scripts/relax_eval.py results/pilots/runs/best-wgan-bal1-e240   # ~15 min on one core
-    python scripts/relax_eval.py RUN --steps 0 200 --n 1000
+    python scripts/relax_eval.py RUN --steps 0 20 50 100 200 400 800  # the README's table
     python scripts/relax_eval.py RUN --table                              # what is done
 """
 
@@ -56,6 +66,18 @@ def main() -> None:
     if not args.table:
         run_all(args, name)
     print(table(args.out, [name, f"real+{args.noise:g}noise"], args.steps))
+    substeps = args.out / "substeps-check.json"
+    if substeps.exists():
+        c = json.loads(substeps.read_text())
+        rows = ", ".join(
+            f"{k} RK4 steps {r['path_exponent_ratio']:.3f} "
+            f"(moved {r['median_moved_diameters']:.1e})"
+            for k, r in c["relaxed_20_steps"].items()
+        )
+        print(
+            f"path exponent ratio of clean real series: {c['clean_path_exponent_ratio']:.3f}; "
+            f"relaxed 20 steps with {rows}"
+        )
     check = args.out / f"{name}-k{max(args.steps)}-projection.json"
     if check.exists():
         c = json.loads(check.read_text())
@@ -75,6 +97,7 @@ def run_all(args: argparse.Namespace, name: str) -> None:
     from chaosgan.gan.physics import PhysicsModel
     from chaosgan.gan.relaxation import relax
     from chaosgan.gan.sample import sample
+    from chaosgan.lyapunov.spectrum import path_exponents
 
     torch.set_num_threads(1)
     ckpt = load_checkpoint(args.run)
@@ -86,6 +109,7 @@ def run_all(args: argparse.Namespace, name: str) -> None:
     rng = np.random.default_rng(0)
     noisy = clean + args.noise * clean.reshape(-1, 3).std(0) * rng.standard_normal(clean.shape)
     raw = sample(args.run, n=args.n, seed=args.seed, device="cpu").trajectories
+    real_path = float(np.median(path_exponents("lorenz63", real[:300], 0.1)))
     args.out.mkdir(parents=True, exist_ok=True)
     for source, series in ((name, raw), (f"real+{args.noise:g}noise", noisy)):
         for steps in args.steps:
@@ -112,11 +136,40 @@ def run_all(args: argparse.Namespace, name: str) -> None:
                     **measure(relaxed.astype(np.float32), real, 0.1),
                     "loops": loops(relaxed),
                     "near_origin": near_origin(relaxed),
+                    "path_exponent_ratio": round(
+                        float(np.median(path_exponents("lorenz63", relaxed[:300], 0.1)))
+                        / real_path,
+                        3,
+                    ),
                 }
                 write_text_atomic(path, json.dumps(row, indent=1))
                 print(json.dumps(row), flush=True)
             if check:
                 project_check(relaxed[:100], model, check_path)
+    substeps_check(clean, model, real_path, args.out / "substeps-check.json")
+
+
+def substeps_check(clean: np.ndarray, model, real_path: float, path: Path) -> None:
+    """Path-exponent ratio and distance moved of clean real series relaxed 20 steps under the
+    model's flow with 2, 4 and 8 RK4 steps per sample."""
+    from chaosgan.atomic import write_text_atomic
+    from chaosgan.gan.relaxation import relax
+    from chaosgan.lyapunov.spectrum import path_exponents
+
+    if path.exists():
+        return
+    rows = {}
+    for substeps in (2, 4, 8):
+        result = relax(clean, model, 0.1, iterations=20, substeps=substeps)
+        ratio = float(np.median(path_exponents("lorenz63", result.series[:300], 0.1))) / real_path
+        rows[str(substeps)] = {
+            "path_exponent_ratio": round(ratio, 4),
+            "median_moved_diameters": float(np.median(result.moved)),
+        }
+    clean_ratio = float(np.median(path_exponents("lorenz63", clean[:300], 0.1))) / real_path
+    row = {"clean_path_exponent_ratio": round(clean_ratio, 4), "relaxed_20_steps": rows}
+    write_text_atomic(path, json.dumps(row, indent=1))
+    print("path exponent of clean real series relaxed 20 steps:", json.dumps(row), flush=True)
 
 
 def near_origin(series: np.ndarray, radius: float = 5.0) -> float:
@@ -145,8 +198,9 @@ def project_check(series: np.ndarray, model, path: Path) -> None:
 def table(folder: Path, sources: list[str], steps: list[int]) -> str:
     head = (
         "| series | L-BFGS steps | moved (diameters) | one-step median, p99 | Lyapunov x, y, z "
-        "| speed | W1/std x, y, z | D_stsp | D_H | diversity | loops | near origin | relax s |\n"
-        "|---|---:|---:|---|---|---:|---|---:|---:|---:|---|---:|---:|"
+        "| path exponent | speed | W1/std x, y, z | D_stsp | D_H | diversity | loops | near origin "
+        "| relax s |\n"
+        "|---|---:|---:|---|---|---:|---:|---|---:|---:|---:|---|---:|---:|"
     )
     lines = [head]
     for source in sources:
@@ -160,7 +214,7 @@ def table(folder: Path, sources: list[str], steps: list[int]) -> str:
             lines.append(
                 f"| {source} | {k} | {r['moved_diameters']:.3f} | {one['median']:.4f}, "
                 f"{one['p99']:.3f} | {', '.join(f'{v:.2f}' for v in r['lyapunov_ratio'])} | "
-                f"{r['speed_factor']:.2f} | "
+                f"{r.get('path_exponent_ratio', '-')} | {r['speed_factor']:.2f} | "
                 f"{', '.join(f'{v:.3f}' for v in r['wasserstein_over_std'])} | "
                 f"{r['state_space_divergence']:.3f} | {r['hellinger_spectrum']:.3f} | "
                 f"{r['diversity_ratio']:.2f} | {loop_counts} | {r.get('near_origin', '-')} | "

@@ -431,6 +431,9 @@ def argv_cases(a: Path, t: Path) -> dict[str, list]:
         ],
         "train batch 0": [*train, "--batch-size", "0"],
         "spectrum param nan": [*spec, "--param", "rho=nan"],
+        "path no such data": ["lyapunov", "path", a / "nothing.npz"],
+        "path unknown system": ["lyapunov", "path", a / "short.npz", "--system", "lorenz99"],
+        "path param unknown": ["lyapunov", "path", a / "short.npz", "--param", "zeta=1"],
         # outputs: existing without --force, unwritable, empty, not a folder
         "simulate out exists": ["simulate", "--n", "2", "--out", a / "real.npz"],
         "simulate plots exist": [*sim, "--n", "2", "--plots", a / "run"],
@@ -477,6 +480,7 @@ def argv_cases(a: Path, t: Path) -> dict[str, list]:
     non_numbers = {
         "simulate": (sim, ["--n", "--steps", "--substeps", "--seed"], ["--dt", "--burn-in"]),
         "spectrum": (spec, ["--n", "--seed"], ["--time", "--step"]),
+        "path": (["lyapunov", "path", a / "short.npz"], ["--substeps", "--max-series"], []),
         "identify": (ident, ["--degree", "--seed", "--max-series"], ["--noise"]),
         "train": (train, ["--epochs", "--seed", "--batch-size"], []),
         "sample": (sample, ["--n", "--seed"], []),

@@ -21,7 +21,12 @@ from chaosgan.lyapunov.from_data import (
 )
 from chaosgan.lyapunov.pooled import pooled_divergence_curves
 from chaosgan.lyapunov.rosenstein import rosenstein_batch
-from chaosgan.lyapunov.spectrum import default_effort, kaplan_yorke_dimension, lyapunov_spectrum
+from chaosgan.lyapunov.spectrum import (
+    default_effort,
+    kaplan_yorke_dimension,
+    lyapunov_spectrum,
+    path_exponents,
+)
 from chaosgan.nolds_compat import nolds_measures
 from chaosgan.systems import get_system
 
@@ -56,6 +61,42 @@ def test_parameter_sets_batch_in_one_run():
     spec = lyapunov_spectrum("lorenz63", {"rho": rho}, n_trajectories=8, t_average=100.0)
     assert np.all(spec.per_trajectory[:4, 0] < -0.1)
     assert np.all(np.abs(spec.per_trajectory[4:, 0] - 0.9056) < 0.1)
+
+
+def test_path_exponents_of_orbits_match_the_qr_spectrum():
+    """Along sampled orbits the carried tangent vectors give the orbit's own spectrum: the
+    largest near the QR reference, the sum equal to the flow's constant divergence."""
+    orbits = simulate("lorenz63", n=40, dt=0.1, seed=3).trajectories
+    largest = path_exponents("lorenz63", orbits, 0.1)
+    assert largest.shape == (40, 1)
+    assert np.median(largest) == pytest.approx(LORENZ_TRUE[0], rel=0.04)
+    spectrum = path_exponents("lorenz63", orbits[:5], 0.1, n_exponents=3)
+    # the trace is constant (-(sigma + 1 + beta)); RK4's error in the tangent volume is 1e-5
+    assert spectrum.sum(1) == pytest.approx(-(10 + 1 + 8 / 3), abs=1e-3)
+    faster = simulate("lorenz63", n=40, dt=0.05, seed=3, params={"rho": 35.0}).trajectories
+    at_35 = np.median(path_exponents("lorenz63", faster, 0.05, params={"rho": 35.0}))
+    assert at_35 == pytest.approx(1.0438, rel=0.04)  # the calibration grid's QR reference
+
+
+def test_path_exponents_at_fixed_points_are_their_eigenvalues():
+    """A series resting on a fixed point has the Jacobian's leading eigenvalue (real part) as its
+    path exponent, known in closed form: the origin's saddle, (-11 + sqrt(1201)) / 2 = 11.83,
+    and C+'s unstable spiral, 0.0940 (Sparrow 1982 for rho = 28; a spiral's finite-time average
+    converges as 1 / time, so 400 time units). Bad input is refused."""
+    steps = np.ones((1, 4000, 1))
+    origin = path_exponents("lorenz63", steps * np.zeros(3), 0.1)
+    assert origin[0, 0] == pytest.approx((-11 + np.sqrt(1201)) / 2, rel=1e-3)
+    c = np.sqrt(8 / 3 * 27)
+    spiral = path_exponents("lorenz63", steps * np.array([c, c, 27.0]), 0.1, n_exponents=3)
+    jacobian = np.array([[-10, 10, 0], [1, -1, -c], [c, c, -8 / 3]])
+    eigen = np.sort(np.linalg.eigvals(jacobian).real)[::-1]
+    assert spiral[0] == pytest.approx(eigen, abs=0.005)
+    with pytest.raises(ChaosganError):
+        path_exponents("lorenz63", np.zeros((5, 3)), 0.1)
+    with pytest.raises(ChaosganError):
+        path_exponents("lorenz63", np.zeros((1, 5, 3)), 0.1, n_exponents=4)
+    with pytest.raises(ChaosganError):
+        path_exponents("lorenz63", np.full((1, 5, 3), np.nan), 0.1)
 
 
 def test_kaplan_yorke_dimension():
@@ -158,6 +199,27 @@ def test_cli_spectrum_and_estimate_json(capsys, lorenz_small_path):
         capsys, "lyapunov", "spectrum", "--system", "lorenz96", "--n", "2", "--time", "2"
     )
     assert len(l96["exponents"]) == 40 and l96["sum"] == pytest.approx(-40.0, abs=1e-3)
+
+
+def test_cli_path_exponents_judge_with_the_datasets_system(capsys, lorenz_small_path, tmp_path):
+    """``chaosgan lyapunov path``: the meta's system and parameters by default, labelled as the
+    truth judging; a wrong --param moves the number; data naming no system is refused."""
+    path = run_json(capsys, "lyapunov", "path", str(lorenz_small_path), "--max-series", "20")
+    assert path["system"] == "lorenz63" and path["n_series"] == 20 and "truth" in path["judged_by"]
+    assert path["median"] == pytest.approx(LORENZ_TRUE[0], rel=0.06)
+    assert path["ci95"][0] <= path["median"] <= path["ci95"][1]
+    wrong = run_json(
+        capsys, "lyapunov", "path", str(lorenz_small_path), "--max-series", "20",
+        "--param", "rho=60",
+    )  # fmt: skip
+    assert wrong["median"] > 1.2 * path["median"]
+    plain = simulate("lorenz63", n=2, dt=0.1, seed=0)
+    plain.meta["system"] = None
+    plain.save(tmp_path / "plain.npz")
+    assert main(["lyapunov", "path", str(tmp_path / "plain.npz")]) == 2
+    assert "--system" in capsys.readouterr().err
+    assert main(["lyapunov", "path", str(lorenz_small_path), "--system", "lorenz96"]) == 2
+    assert "coordinates" in capsys.readouterr().err
 
 
 def test_report_of_two_real_datasets_has_ratio_ci_containing_one(capsys, tmp_path):

@@ -90,26 +90,7 @@ def qr_exponents(
     k = d if n_exponents is None else n_exponents
     q = np.broadcast_to(np.eye(d, k)[:, :, None], (d, k, n)).copy()
     log_r = np.zeros((n, k))
-
-    def f(state: tuple[np.ndarray, np.ndarray], p: Mapping[str, Any]):
-        xs, qs = state
-        if tangent is not None:
-            return rhs(xs, p), tangent(xs, qs, p)
-        return rhs(xs, p), np.einsum("ijn,jkn->ikn", jacobian(xs, p), qs)
-
-    def rk4(state, p):
-        def add(a, b, c):
-            return (a[0] + c * b[0], a[1] + c * b[1])
-
-        k1 = f(state, p)
-        k2 = f(add(state, k1, 0.5 * h), p)
-        k3 = f(add(state, k2, 0.5 * h), p)
-        k4 = f(add(state, k3, h), p)
-        return (
-            state[0] + (h / 6.0) * (k1[0] + 2.0 * (k2[0] + k3[0]) + k4[0]),
-            state[1] + (h / 6.0) * (k1[1] + 2.0 * (k2[1] + k3[1]) + k4[1]),
-        )
-
+    rk4 = _tangent_rk4(rhs, jacobian, tangent, h)
     n_blocks = max(1, n_steps // qr_every)
     state = (x, q)
     for _ in tqdm(range(n_blocks), disable=not progress, desc="QR spectrum", unit="block"):
@@ -121,6 +102,87 @@ def qr_exponents(
     if not np.isfinite(state[0]).all():
         raise ChaosganError("the trajectory diverged while computing the spectrum")
     return log_r / (n_blocks * qr_every * h)
+
+
+def _tangent_rk4(rhs: Rhs, jacobian: Rhs, tangent: Callable | None, h: float) -> Callable:
+    """One RK4 step of length ``h`` of the state and its tangent vectors together:
+    ``rk4((x, Q), p)`` with ``x`` ``(D, N)`` and ``Q`` ``(D, K, N)``."""
+
+    def f(state: tuple[np.ndarray, np.ndarray], p: Mapping[str, Any]):
+        xs, qs = state
+        if tangent is not None:
+            return rhs(xs, p), tangent(xs, qs, p)
+        return rhs(xs, p), np.einsum("ijn,jkn->ikn", jacobian(xs, p), qs)
+
+    def add(a, b, c):
+        return (a[0] + c * b[0], a[1] + c * b[1])
+
+    def rk4(state, p):
+        k1 = f(state, p)
+        k2 = f(add(state, k1, 0.5 * h), p)
+        k3 = f(add(state, k2, 0.5 * h), p)
+        k4 = f(add(state, k3, h), p)
+        return (
+            state[0] + (h / 6.0) * (k1[0] + 2.0 * (k2[0] + k3[0]) + k4[0]),
+            state[1] + (h / 6.0) * (k1[1] + 2.0 * (k2[1] + k3[1]) + k4[1]),
+        )
+
+    return rk4
+
+
+def path_exponents(
+    system: str | System,
+    series: np.ndarray,
+    dt: float,
+    params: Mapping[str, Any] | None = None,
+    substeps: int = 10,
+    n_exponents: int = 1,
+    progress: bool = False,
+) -> np.ndarray:
+    """Exponents of the linearised flow carried along given samples: shape ``(N, K)``, 1/time.
+
+    ``series`` ``(N, T, D)`` is sampled every ``dt``; ``params`` may hold arrays of shape
+    ``(N,)``, one value per series (a conditional dataset's). From each sample ``x_t`` the tangent
+    vectors follow the variational equation of ``system`` (at ``params``; default its own) for
+    ``dt`` (``substeps`` RK4 steps), the state is then reset to the next sample ``x_{t+1}``,
+    and the vectors are re-orthonormalised (QR); the logarithms of ``|R_ii|`` average to the
+    exponents, as in :func:`qr_exponents`. For an orbit of ``system`` this is its finite-time
+    spectrum over ``(T - 1) dt`` time units, with no estimator's parameters; for a near-orbit
+    (a generated series relaxed towards orbits, :mod:`chaosgan.gan.relaxation`) it says how
+    unstable the path it runs along is. It reads systematic kinks too, not only the path: real
+    orbits relaxed onto orbits of a two-step RK4 map of the flow (moved 2e-4 diameters) read 5%
+    high, with four steps 0.4% (``scripts/relax_eval.py``'s substeps check), so compare a
+    near-orbit with real series relaxed the same way. For a series far from any orbit it has
+    no meaning (the tangent vectors are carried along segments that do not join up).
+    """
+    sys_ = get_system(system) if isinstance(system, str) else system
+    p = sys_.resolve_params(params)
+    x = np.asarray(series, dtype=np.float64)
+    if x.ndim != 3 or x.shape[1] < 2 or not np.isfinite(x).all():
+        raise ChaosganError(f"path exponents need finite series (N, T >= 2, D), got {x.shape}")
+    if dt <= 0 or substeps < 1:
+        raise ChaosganError(f"dt and substeps must be positive, got {dt}, {substeps}")
+    n, t, d = x.shape
+    for key, value in p.items():
+        if np.ndim(value) and np.shape(value) != (n,):
+            raise ChaosganError(f"parameter {key!r} needs one value per series ({n})")
+    scalar = {key: (v if np.ndim(v) == 0 else float(np.asarray(v)[0])) for key, v in p.items()}
+    if d != sys_.dim(scalar):
+        raise ChaosganError(f"the series have {d} coordinates, {sys_.name} has {sys_.dim(scalar)}")
+    k = n_exponents
+    if not 1 <= k <= d:
+        raise ChaosganError(f"n_exponents must be in 1..{d}, got {k}")
+    rk4 = _tangent_rk4(sys_.rhs, sys_.jacobian, sys_.tangent, dt / substeps)
+    q = np.broadcast_to(np.eye(d, k)[:, :, None], (d, k, n)).copy()
+    log_r = np.zeros((n, k))
+    for step in tqdm(range(t - 1), disable=not progress, desc="path exponents", unit="step"):
+        state = (x[:, step].T.copy(), q)
+        for _ in range(substeps):
+            state = rk4(state, p)
+        qq, rr = np.linalg.qr(state[1].transpose(2, 0, 1))
+        log_r += np.log(np.abs(np.diagonal(rr, axis1=1, axis2=2)))
+        q = np.ascontiguousarray(qq.transpose(1, 2, 0))
+    return log_r / ((t - 1) * dt)
 
 
 def default_effort(dim: int) -> tuple[int, float]:
