@@ -10,6 +10,8 @@ import torch
 from chaosgan import load_dataset, simulate
 from chaosgan.cli import main
 from chaosgan.errors import ChaosganError
+from chaosgan.evaluate import score
+from chaosgan.evaluate.scorecard import RELAXED_WARNING
 from chaosgan.gan.config import load_config
 from chaosgan.gan.physics import PolynomialFlow, physics_model
 from chaosgan.gan.relaxation import relax, relax_towards
@@ -118,6 +120,9 @@ def test_cli_sample_relax_records_it_and_refuses_projection_beside_it(
     assert "not both" in capsys.readouterr().err
     assert main([*both[:-1], "0"]) == 2  # argparse: not an integer >= 1
     assert not (tmp_path / "g2.npz").exists()
+    # the scorecard says what Rosenstein's method makes of relaxed series; of others, nothing
+    assert RELAXED_WARNING in score(lorenz, ds, metrics=False).warnings
+    assert RELAXED_WARNING not in score(lorenz, lorenz, metrics=False).warnings
 
 
 def test_physics_relax_is_checked_by_the_config():

@@ -323,6 +323,14 @@ def _non_finite(value: Any) -> bool:
     return isinstance(value, float) and not np.isfinite(value)
 
 
+RELAXED_WARNING = (
+    "Lyapunov: the generated series were relaxed towards orbits (sample --relax); the residual "
+    "they keep acts as noise in the dynamics and raises Rosenstein's estimate (orbits kicked at "
+    "the same one-step level read 7-18% high: scripts/relax_eval.py's dynamical-noise check); "
+    "chaosgan lyapunov path measures the paths themselves"
+)
+
+
 def score(
     real: Dataset,
     generated: Dataset,
@@ -360,6 +368,8 @@ def score(
     lyapunov_params = resolve_params(real, method, lyapunov_params)
     est = compare_exponents(real, generated, method=method, params=lyapunov_params, backend=backend)
     warnings += [f"Lyapunov: {w}" for w in est.real.warnings]
+    if generated.meta.get("relaxed"):
+        warnings.append(RELAXED_WARNING)
     for side, n_failed in est.failures().items():
         if n_failed:
             warnings.append(

@@ -150,7 +150,7 @@ def path_exponents(
     spectrum over ``(T - 1) dt`` time units, with no estimator's parameters; for a near-orbit
     (a generated series relaxed towards orbits, :mod:`chaosgan.gan.relaxation`) it says how
     unstable the path it runs along is. It reads systematic kinks too, not only the path: real
-    orbits relaxed onto orbits of a two-step RK4 map of the flow (moved 2e-4 diameters) read 5%
+    orbits relaxed onto orbits of a two-step RK4 map of the flow (moved 3.5e-4 diameters) read 5%
     high, with four steps 0.4% (``scripts/relax_eval.py``'s substeps check), so compare a
     near-orbit with real series relaxed the same way. For a series far from any orbit it has
     no meaning (the tangent vectors are carried along segments that do not join up).
