@@ -112,7 +112,6 @@ def run_all(args: argparse.Namespace, name: str) -> None:
     from chaosgan.gan.physics import PhysicsModel
     from chaosgan.gan.relaxation import relax
     from chaosgan.gan.sample import sample
-    from chaosgan.lyapunov.spectrum import path_exponents
 
     torch.set_num_threads(1)
     ckpt = load_checkpoint(args.run)
@@ -124,7 +123,7 @@ def run_all(args: argparse.Namespace, name: str) -> None:
     rng = np.random.default_rng(0)
     noisy = clean + args.noise * clean.reshape(-1, 3).std(0) * rng.standard_normal(clean.shape)
     raw = sample(args.run, n=args.n, seed=args.seed, device="cpu").trajectories
-    real_path = float(np.median(path_exponents("lorenz63", real[:300], 0.1)))
+    real_path = path_ratio(real, 1.0)
     args.out.mkdir(parents=True, exist_ok=True)
     for source, series in ((name, raw), (f"real+{args.noise:g}noise", noisy)):
         for steps in args.steps:
@@ -151,11 +150,7 @@ def run_all(args: argparse.Namespace, name: str) -> None:
                     **measure(relaxed.astype(np.float32), real, 0.1),
                     "loops": loops(relaxed),
                     "near_origin": near_origin(relaxed),
-                    "path_exponent_ratio": round(
-                        float(np.median(path_exponents("lorenz63", relaxed[:300], 0.1)))
-                        / real_path,
-                        3,
-                    ),
+                    "path_exponent_ratio": round(path_ratio(relaxed, real_path), 3),
                 }
                 write_text_atomic(path, json.dumps(row, indent=1))
                 print(json.dumps(row), flush=True)
@@ -174,7 +169,6 @@ def dynamical_noise_check(
     from chaosgan.atomic import write_text_atomic
     from chaosgan.evaluate import metrics
     from chaosgan.integrate import advance
-    from chaosgan.lyapunov.spectrum import path_exponents
     from chaosgan.systems import get_system
 
     if path.exists():
@@ -193,7 +187,7 @@ def dynamical_noise_check(
                 kept.append(x.T.copy())
         series = np.stack(kept, axis=1)
         m = measure(series.astype(np.float32), real, 0.1)
-        ratio = float(np.median(path_exponents("lorenz63", series[:300], 0.1))) / real_path
+        ratio = path_ratio(series, real_path)
         rows.append({
             "level_diameters": level,
             "one_step_median": round(m["one_step_true_flow"]["median"], 4),
@@ -211,22 +205,30 @@ def substeps_check(clean: np.ndarray, model, real_path: float, path: Path) -> No
     model's flow with 2, 4 and 8 RK4 steps per sample."""
     from chaosgan.atomic import write_text_atomic
     from chaosgan.gan.relaxation import relax
-    from chaosgan.lyapunov.spectrum import path_exponents
 
     if path.exists():
         return
     rows = {}
     for substeps in (2, 4, 8):
         result = relax(clean, model, 0.1, iterations=20, substeps=substeps)
-        ratio = float(np.median(path_exponents("lorenz63", result.series[:300], 0.1))) / real_path
+        ratio = path_ratio(result.series, real_path)
         rows[str(substeps)] = {
             "path_exponent_ratio": round(ratio, 4),
             "median_moved_diameters": float(np.median(result.moved)),
         }
-    clean_ratio = float(np.median(path_exponents("lorenz63", clean[:300], 0.1))) / real_path
+    clean_ratio = path_ratio(clean, real_path)
     row = {"clean_path_exponent_ratio": round(clean_ratio, 4), "relaxed_20_steps": rows}
     write_text_atomic(path, json.dumps(row, indent=1))
     print("path exponent of clean real series relaxed 20 steps:", json.dumps(row), flush=True)
+
+
+def path_ratio(series: np.ndarray, real_path: float) -> float:
+    """The median path exponent of the first 300 of ``series`` under Lorenz-63's equations
+    (:func:`chaosgan.lyapunov.spectrum.path_exponents`), over ``real_path`` (the real set's;
+    1 for the real set itself)."""
+    from chaosgan.lyapunov.spectrum import path_exponents
+
+    return float(np.median(path_exponents("lorenz63", series[:300], 0.1))) / real_path
 
 
 def near_origin(series: np.ndarray, radius: float = 5.0) -> float:

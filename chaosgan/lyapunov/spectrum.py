@@ -166,7 +166,7 @@ def path_exponents(
     for key, value in p.items():
         if np.ndim(value) and np.shape(value) != (n,):
             raise ChaosganError(f"parameter {key!r} needs one value per series ({n})")
-    scalar = {key: (v if np.ndim(v) == 0 else float(np.asarray(v)[0])) for key, v in p.items()}
+    scalar = _first_values(p)
     if d != sys_.dim(scalar):
         raise ChaosganError(f"the series have {d} coordinates, {sys_.name} has {sys_.dim(scalar)}")
     k = n_exponents
@@ -183,6 +183,12 @@ def path_exponents(
         log_r += np.log(np.abs(np.diagonal(rr, axis1=1, axis2=2)))
         q = np.ascontiguousarray(qq.transpose(1, 2, 0))
     return log_r / ((t - 1) * dt)
+
+
+def _first_values(params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` with each per-trajectory array replaced by its first value (what sizes the
+    system: its dimension, its initial states)."""
+    return {k: (v if np.ndim(v) == 0 else np.asarray(v).flat[0]) for k, v in params.items()}
 
 
 def default_effort(dim: int) -> tuple[int, float]:
@@ -230,7 +236,7 @@ def lyapunov_spectrum(
         if key not in p:
             sys_.resolve_params({key: value})  # raises the standard unknown-parameter error
         p[key] = np.asarray(value, dtype=float) if np.ndim(value) else value
-    scalar = {k: (v if np.ndim(v) == 0 else v[0]) for k, v in p.items()}
+    scalar = _first_values(p)
     n_default, t_default = default_effort(sys_.dim(scalar))
     n_trajectories = n_default if n_trajectories is None else n_trajectories
     t_average = t_default if t_average is None else t_average
