@@ -397,12 +397,15 @@ def cmd_lyapunov_path(args: argparse.Namespace) -> int:
         raise ChaosganError(f"{args.data} names no catalogue system: pass --system")
     system = get_system(name)
     overrides = parse_params(args.param)
-    params: dict[str, Any] = dict(ds.meta.get("params") or {}) if not args.system else {}
-    params.update(overrides)
     series = ds.trajectories[: args.max_series]
-    for key in ds.series_param_names:  # one value per series (a conditional dataset)
-        if key not in overrides:
+    # The dataset's own parameters (fixed and per series) describe its own system only:
+    # judged by another system, the series get that system's defaults and --param.
+    params: dict[str, Any] = {}
+    if ds.meta.get("system") == system.name:
+        params.update(ds.meta.get("params") or {})
+        for key in ds.series_param_names:  # one value per series (a conditional dataset)
             params[key] = ds.series_param(key)[: args.max_series]
+    params.update(overrides)
     values = path_exponents(
         system, series, ds.dt, params, substeps=args.substeps, progress=show_progress()
     )[:, 0]

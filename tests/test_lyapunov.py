@@ -220,6 +220,14 @@ def test_cli_path_exponents_judge_with_the_datasets_system(capsys, lorenz_small_
     assert "--system" in capsys.readouterr().err
     assert main(["lyapunov", "path", str(lorenz_small_path), "--system", "lorenz96"]) == 2
     assert "coordinates" in capsys.readouterr().err
+    rho35 = simulate("lorenz63", n=8, dt=0.05, seed=0, params={"rho": 35.0})
+    rho35.save(tmp_path / "rho35.npz")
+    data = str(tmp_path / "rho35.npz")
+    own = run_json(capsys, "lyapunov", "path", data)
+    named = run_json(capsys, "lyapunov", "path", data, "--system", "lorenz63")
+    # naming the dataset's own system keeps its parameters
+    assert own["params"]["rho"] == named["params"]["rho"] == 35.0
+    assert named["median"] == own["median"]
 
 
 def test_report_of_two_real_datasets_has_ratio_ci_containing_one(capsys, tmp_path):
