@@ -45,6 +45,7 @@ from chaosgan.gan.ema import standing_statistics
 from chaosgan.gan.models import ImageToSeries, make_generator
 from chaosgan.gan.physics import PhysicsModel, PolynomialFlow, physics_model
 from chaosgan.gan.projection import project as project_orbits
+from chaosgan.gan.refine import OutputLayers, refine_layer
 from chaosgan.gan.relaxation import relax as relax_series
 from chaosgan.gan.shooting import ShootingLayer
 
@@ -123,7 +124,17 @@ def sample(
     gen = torch.Generator().manual_seed(seed)
     norm = Normalisation.from_dict(ckpt["normalisation"])
 
-    shoot = _shooting_layer(config, ckpt, norm, float(meta["dt"]), dev)
+    finish = _output_layers(config, ckpt, norm, float(meta["dt"]), dev)
+    physical = None  # the refinement's model inputs: the requested condition, physical units
+    if config.condition:
+        physical = torch.from_numpy(np.asarray(values, dtype=np.float32)[None]).to(dev)
+    if config.refine_steps:  # part of the generator: its samples say so
+        extra["refinement"] = {
+            "steps": config.refine_steps,
+            "rate": config.refine_rate,
+            "momentum": config.refine_momentum,
+            "model": PhysicsModel.from_dict(ckpt["physics"]).label,
+        }
 
     def draw(count: int) -> np.ndarray:
         """``count`` more series (the latent stream continues from the last draw)."""
@@ -131,7 +142,8 @@ def sample(
         for i in range(0, count, batch_size):
             z = torch.randn(min(batch_size, count - i), config.latent_dim, generator=gen).to(dev)
             y = tuple(c.expand(len(z), -1).to(dev) for c in cond)
-            chunks.append(shoot(g(z, *y)).float().cpu())
+            p = None if physical is None else physical.expand(len(z), -1)
+            chunks.append(finish(g(z, *y), p).float().cpu())
         images = torch.cat(chunks).numpy()
         return decode(apply_layout(images, config.layout, inverse=True), norm)
 
@@ -167,17 +179,22 @@ def sample(
     )
 
 
-def _shooting_layer(
+def _output_layers(
     config: TrainConfig, ckpt: dict[str, Any], norm: Normalisation, dt: float, dev: torch.device
-) -> torch.nn.Module:
-    """The run's shooting layer (the identity for a run without one)."""
-    if not config.shooting:
-        return torch.nn.Identity()
+) -> OutputLayers:
+    """The run's layers after the generator network: shooting and refinement (the identity
+    for a run with neither)."""
+    if not (config.shooting or config.refine_steps):
+        return OutputLayers(None, None)
     if not ckpt.get("physics"):
-        raise ChaosganError("the checkpoint has a shooting layer but no physics model")
-    flow = PolynomialFlow(PhysicsModel.from_dict(ckpt["physics"]), dt, config.physics_substeps)
+        raise ChaosganError(
+            "the checkpoint has a shooting or refinement layer but no physics model"
+        )
+    model = PhysicsModel.from_dict(ckpt["physics"])
+    flow = PolynomialFlow(model, dt, config.physics_substeps)
     to_series = ImageToSeries(norm, config.layout)
-    return ShootingLayer(to_series, flow, config.shooting).to(dev)
+    shooting = ShootingLayer(to_series, flow, config.shooting) if config.shooting else None
+    return OutputLayers(shooting, refine_layer(config, to_series, flow, model)).to(dev)
 
 
 MAX_ROUNDS = 10

@@ -71,6 +71,7 @@ from chaosgan.gan.physics import (
     step_residuals,
     tempo_loss,
 )
+from chaosgan.gan.refine import OutputLayers, refine_layer
 from chaosgan.gan.relaxation import relax_towards
 from chaosgan.gan.shooting import ShootingLayer
 from chaosgan.jsonio import dumps
@@ -404,10 +405,13 @@ def _train(
                     ]
                 )
 
-    # the shooting layer: the generator's series integrated by the model between segment starts
-    shoot: nn.Module = nn.Identity()
-    if cfg.shooting and flow is not None:
-        shoot = ShootingLayer(to_series, flow, cfg.shooting)
+    # the generator's layers after the network, each the identity when off: the shooting
+    # layer (the series integrated by the model between segment starts), then the refinement
+    # layer (gradient steps towards the model's orbits, unrolled in the graph)
+    finish = OutputLayers(
+        ShootingLayer(to_series, flow, cfg.shooting) if cfg.shooting and flow is not None else None,
+        refine_layer(cfg, to_series, flow, run.physics),
+    )
 
     def series_logits(
         images: torch.Tensor, residuals: torch.Tensor | None, gen: torch.Generator, *cond
@@ -475,7 +479,7 @@ def _train(
             pair = () if conditions is None else (torch.cat([conditions[idx]] * parts),)
             z = torch.randn(bs, cfg.latent_dim, generator=gen, device=dev)
             with autocast:  # the fakes are reused (detached) by the first D step, as in DCGAN
-                fake = shoot(g_train(z, *cond))
+                fake = finish(g_train(z, *cond), params)
             if run.step % cfg.d_every == 0:
                 for k in range(cfg.n_dis):
                     if k == 0:
@@ -483,7 +487,7 @@ def _train(
                     else:
                         with torch.no_grad(), autocast:
                             z_d = torch.randn(bs, cfg.latent_dim, generator=gen, device=dev)
-                            fake_d = shoot(g(z_d, *cond)).float()
+                            fake_d = finish(g(z_d, *cond), params).float()
                     x = tricks.add_instance_noise(torch.cat([real, fake_d]), std, gen)
                     if gp:  # WGAN-GP: interpolates judged in the same forward pass
                         eps = losses.interpolation_weights(bs, cfg.pack, gen)
@@ -639,7 +643,7 @@ def _train(
                 out = stage.publish()
         figures_on = cfg.sample_every <= cfg.epochs  # beyond the run: no figures at all
         if rank == 0 and figures_on and (run.epoch % cfg.sample_every == 0 or last):
-            write_figures(run, data, out, fixed_z, shoot)
+            write_figures(run, data, out, fixed_z, finish)
     return run
 
 
@@ -684,20 +688,24 @@ def _check_finite(means: dict[str, float], epoch: int, run: Run, out: Path) -> N
 
 @torch.no_grad()
 def write_figures(
-    run: Run, data: Dataset, out: Path, fixed_z: torch.Tensor, shoot: nn.Module
+    run: Run, data: Dataset, out: Path, fixed_z: torch.Tensor, finish: OutputLayers
 ) -> None:
-    """Sample grid (EMA generator, fixed latents, through the run's shooting layer ``shoot``),
+    """Sample grid (EMA generator, fixed latents, through the run's output layers ``finish``),
     decoded time series, and loss curves."""
     from chaosgan.encoding import decode
     from chaosgan.plots import plot_image_grid, plot_time_series, save_figure
 
     # figures show 64 samples: 512 latents estimate their BatchNorm statistics well enough
     cond: tuple[torch.Tensor, ...] = ()
-    training = None
+    training = params = None
     if run.condition is not None:  # the grid sweeps each condition over its training range
         training = torch.from_numpy(run.condition.scale(run.condition.values))
         sweep = torch.linspace(-1.0, 1.0, len(fixed_z))[:, None]
         cond = (sweep.expand(-1, len(run.condition.names)).to(fixed_z.device),)
+        low, high = (
+            torch.tensor(v, dtype=torch.float32) for v in (run.condition.low, run.condition.high)
+        )
+        params = (low + (sweep + 1) / 2 * (high - low)).to(fixed_z.device)  # physical units
     ema = standing_statistics(
         copy.deepcopy(run.generator_ema),
         run.config.latent_dim,
@@ -705,7 +713,7 @@ def write_figures(
         conditions=training,
     )
     images = apply_layout(
-        shoot(ema(fixed_z, *cond)).float().cpu().numpy(), run.config.layout, inverse=True
+        finish(ema(fixed_z, *cond), params).float().cpu().numpy(), run.config.layout, inverse=True
     )
     folder = out / "samples"
     folder.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,130 @@
+"""The refinement layer: unrolled gradient steps towards orbits as the generator's last layer."""
+
+import numpy as np
+import pytest
+import torch
+
+from chaosgan import simulate
+from chaosgan.encoding import apply_layout
+from chaosgan.errors import ChaosganError
+from chaosgan.gan.checkpoint import load_checkpoint
+from chaosgan.gan.config import load_config
+from chaosgan.gan.models import ImageToSeries
+from chaosgan.gan.physics import PhysicsModel, PolynomialFlow, physics_model, step_residuals
+from chaosgan.gan.refine import RefineLayer, refine_series
+from chaosgan.gan.sample import sample
+from chaosgan.gan.train import train
+from chaosgan.simulate import ParamDraw
+
+TINY = {"latent_dim": 8, "g_width": 16, "d_width": 8, "batch_size": 8, "sample_every": 100}
+
+
+@pytest.fixture(scope="module")
+def lorenz():
+    return simulate("lorenz63", n=16, dt=0.1, seed=0)
+
+
+@pytest.fixture(scope="module")
+def model(lorenz):
+    return physics_model(lorenz, "identified")
+
+
+def _residual(x, flow, diameter):
+    return float(step_residuals(x, flow).norm(dim=-1).median() / diameter)
+
+
+def test_refinement_removes_noise_and_keeps_an_orbit(lorenz, model):
+    flow = PolynomialFlow(model, dt=lorenz.dt)
+    clean = torch.from_numpy(lorenz.trajectories[:4, :300])
+    rng = np.random.default_rng(0)
+    scale = lorenz.trajectories.reshape(-1, 3).std(0)
+    noisy = clean + torch.from_numpy(0.03 * scale * rng.standard_normal(clean.shape))
+    before = _residual(noisy, flow, model.diameter)
+    refined = refine_series(noisy, flow, model.diameter, steps=20)
+    assert torch.isfinite(refined).all() and refined.shape == noisy.shape
+    assert _residual(refined, flow, model.diameter) < 0.3 * before  # threefold and more
+    # nearer the clean orbit than the noisy input was
+    assert (refined - clean).norm(dim=-1).mean() < 0.7 * (noisy - clean).norm(dim=-1).mean()
+    # an orbit stays put (with a fine flow, whose orbits the true flow's samples are to its
+    # accuracy; two RK4 steps per sample would move it onto the coarser map's orbit)
+    fine = PolynomialFlow(model, dt=lorenz.dt, substeps=10)
+    still = refine_series(clean, fine, model.diameter, steps=20)
+    assert (still - clean).norm(dim=-1).max() / model.diameter < 1e-3
+    assert torch.equal(refine_series(noisy, flow, model.diameter, steps=0), noisy)
+
+
+def test_each_step_is_capped_so_garbage_cannot_diverge(lorenz, model):
+    flow = PolynomialFlow(model, dt=lorenz.dt)
+    rng = np.random.default_rng(1)
+    garbage = torch.from_numpy(rng.uniform(-20, 20, (2, 200, 3)) + [0.0, 0.0, 25.0])
+    out = refine_series(garbage, flow, model.diameter, steps=30, rate=0.5, max_step=0.01)
+    assert torch.isfinite(out).all()
+    # 30 steps of at most 0.01 diameters each per sample
+    assert (out - garbage).norm(dim=-1).max() <= 30 * 0.01 * model.diameter * (1 + 1e-9)
+
+
+def test_gradients_run_through_the_unrolled_steps(lorenz, model):
+    """The layer is differentiable (second derivatives of the flow), and its gradient is not
+    the identity's: the steps damp what they remove."""
+    to_series = ImageToSeries(lorenz.normalisation, "snake")
+    flow = PolynomialFlow(model, dt=lorenz.dt)
+    layer = RefineLayer(to_series, flow, model.diameter, steps=5)
+    images = torch.from_numpy(apply_layout(lorenz.images[:2], "snake")).requires_grad_()
+    weights = torch.randn(
+        images.shape, dtype=images.dtype, generator=torch.Generator().manual_seed(0)
+    )
+    (layer(images) * weights).sum().backward()
+    assert images.grad is not None and torch.isfinite(images.grad).all()
+    assert images.grad.abs().sum() > 0 and not torch.allclose(images.grad, weights, atol=1e-3)
+    with torch.no_grad():  # under no_grad it still refines, and builds no graph
+        out = layer(images)
+    assert not out.requires_grad
+    torch.testing.assert_close(out, layer(images).detach())
+
+
+def test_a_run_with_a_refinement_layer_samples_through_it_and_says_so(lorenz, tmp_path):
+    with pytest.raises(ChaosganError, match="refine_steps needs physics"):
+        load_config(overrides={**TINY, "refine_steps": 5})
+    for bad in ({"refine_steps": 101}, {"refine_rate": 0.0}, {"refine_momentum": 1.0}):
+        with pytest.raises(ChaosganError, match="refine"):
+            load_config(overrides={**TINY, "physics": "identified", **bad})
+    cfg = load_config(overrides={**TINY, "epochs": 1, "physics": "identified", "refine_steps": 4})
+    train(lorenz, tmp_path / "run", cfg, device="cpu")
+    generated = sample(tmp_path / "run", n=4)
+    assert generated.meta["refinement"]["steps"] == 4
+    assert "identified from the training data" in generated.meta["refinement"]["model"]
+    # the samples are the layer's output: the same draw without the layer, refined, gives them
+    ckpt = load_checkpoint(tmp_path / "run")
+    model = PhysicsModel.from_dict(ckpt["physics"])
+    ckpt["config"]["refine_steps"] = 0
+    torch.save(ckpt, tmp_path / "raw.pt")
+    raw = sample(tmp_path / "raw.pt", n=4)
+    assert "refinement" not in raw.meta
+    flow = PolynomialFlow(model, dt=lorenz.dt, substeps=cfg.physics_substeps)
+    again = refine_series(torch.from_numpy(raw.trajectories), flow, model.diameter, steps=4)
+    gap = (again - torch.from_numpy(generated.trajectories)).norm(dim=-1).max() / model.diameter
+    moved = (again - torch.from_numpy(raw.trajectories)).norm(dim=-1).mean() / model.diameter
+    assert gap < 1e-4 < moved  # float32 sampling against float64 here
+
+
+def test_a_conditional_run_refines_towards_its_model_at_the_requested_value(tmp_path):
+    data = simulate("lorenz63", n=24, seed=4, vary={"rho": ParamDraw(26.0, 40.0)})
+    overrides = {**TINY, "condition": ["rho"], "epochs": 1, "physics": "identified"}
+    cfg = load_config(overrides={**overrides, "refine_steps": 3})
+    train(data, tmp_path / "run", cfg, device="cpu")
+    generated = sample(tmp_path / "run", n=3, condition={"rho": 33.0})
+    ckpt = load_checkpoint(tmp_path / "run")
+    model = PhysicsModel.from_dict(ckpt["physics"])
+    assert model.parameters == ("rho",)
+    ckpt["config"]["refine_steps"] = 0
+    torch.save(ckpt, tmp_path / "raw.pt")
+    raw = torch.from_numpy(sample(tmp_path / "raw.pt", n=3, condition={"rho": 33.0}).trajectories)
+    out = torch.from_numpy(generated.trajectories)
+
+    def refined_at(rho: float) -> torch.Tensor:
+        flow = PolynomialFlow(model.at([rho]), dt=data.dt, substeps=cfg.physics_substeps)
+        return refine_series(raw, flow, model.diameter, steps=3)
+
+    gap = (refined_at(33.0) - out).norm(dim=-1).max() / model.diameter
+    other = (refined_at(26.0) - out).norm(dim=-1).max() / model.diameter
+    assert gap < 1e-4 < other  # the requested value's model, not another
