@@ -22,7 +22,8 @@ The rate is dimensionless (``grad E`` is in the series' units). A step is stable
 is below about 2 / L, L the largest curvature of E, which grows with the flow's stretching over
 one sampling step. On Lorenz-63 at dt = 0.1 (samples of a trained run; a throwaway sweep, not in
 the repo) 0.1 with momentum 0.9 took the median one-step error under the true flow from 0.030 to
-0.011 in 20 steps and 0.006 in 40, and rates of 0.15 and above blew some series up. Each step is
+0.011 in 20 steps and 0.006 in 40; at 0.15 the worst series' error grew, and from 0.2 some
+series blew up. Each step is
 also capped at ``max_step`` attractor diameters per sample, so a series far from every orbit
 (early in training) cannot diverge.
 
