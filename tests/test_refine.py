@@ -8,7 +8,7 @@ from chaosgan import simulate
 from chaosgan.encoding import apply_layout
 from chaosgan.errors import ChaosganError
 from chaosgan.gan.checkpoint import load_checkpoint
-from chaosgan.gan.config import load_config
+from chaosgan.gan.config import PRESETS, load_config
 from chaosgan.gan.models import ImageToSeries
 from chaosgan.gan.physics import PhysicsModel, PolynomialFlow, physics_model, step_residuals
 from chaosgan.gan.refine import RefineLayer, refine_series
@@ -128,3 +128,10 @@ def test_a_conditional_run_refines_towards_its_model_at_the_requested_value(tmp_
     gap = (refined_at(33.0) - out).norm(dim=-1).max() / model.diameter
     other = (refined_at(26.0) - out).norm(dim=-1).max() / model.diameter
     assert gap < 1e-4 < other  # the requested value's model, not another
+
+
+def test_the_refine_preset_is_best_wgan_with_the_adaptive_weight_and_ten_steps():
+    cfg, base = load_config("best-wgan-refine"), load_config("best-wgan")
+    assert (cfg.refine_steps, cfg.physics_balance, cfg.physics) == (10, 1.0, "identified")
+    changed = {k for k, v in cfg.to_dict().items() if v != base.to_dict()[k]}
+    assert changed == {"refine_steps", "physics_balance"} and "best-wgan-refine" in PRESETS
