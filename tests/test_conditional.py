@@ -10,7 +10,7 @@ from chaosgan import load_dataset, simulate
 from chaosgan.cli import main
 from chaosgan.errors import ChaosganError
 from chaosgan.gan.checkpoint import load_checkpoint
-from chaosgan.gan.condition import ExtrapolationWarning
+from chaosgan.gan.condition import Condition, ExtrapolationWarning
 from chaosgan.gan.config import load_config
 from chaosgan.gan.models import Discriminator, Generator, SeriesCritic
 from chaosgan.gan.sample import sample
@@ -333,3 +333,10 @@ def test_conditional_runs_with_the_other_losses_and_generators(two_rho, tmp_path
     a = sample(tmp_path / "run", n=4, device="cpu", condition={"rho": 24.0})
     b = sample(tmp_path / "run", n=4, device="cpu", condition={"rho": 40.0})
     assert not np.allclose(a.trajectories, b.trajectories)  # same latents, other condition
+
+
+def test_condition_unscale_inverts_scale(two_rho):
+    spec = Condition.from_data(two_rho, ["rho"])
+    values = np.array([[24.0], [30.0], [40.0], [44.0]])
+    np.testing.assert_allclose(spec.scale(values)[[0, 2]], [[-1.0], [1.0]])
+    np.testing.assert_allclose(spec.unscale(spec.scale(values)), values, rtol=1e-6)

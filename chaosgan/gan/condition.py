@@ -69,6 +69,14 @@ class Condition:
             np.float32
         )
 
+    def unscale(self, scaled: np.ndarray) -> np.ndarray:
+        """The inverse of :meth:`scale`: values ``(N, P)`` in [-1, 1] -> physical units
+        (float32)."""
+        low, high = np.asarray(self.low), np.asarray(self.high)
+        return (low + (np.asarray(scaled, dtype=np.float64) + 1.0) / 2.0 * (high - low)).astype(
+            np.float32
+        )
+
     def request(self, asked: Mapping[str, float] | None) -> tuple[np.ndarray, list[str]]:
         """The values ``asked`` (``{"rho": 33.0}``) as a ``(P,)`` array in this order, and a
         warning for each outside the training range (an extrapolation); nonsense (a name not

@@ -41,6 +41,7 @@ from chaosgan.errors import ChaosganError
 from chaosgan.gan.config import TrainConfig
 from chaosgan.gan.models import ImageToSeries
 from chaosgan.gan.physics import PhysicsModel, PolynomialFlow, step_residuals
+from chaosgan.gan.shooting import ShootingLayer
 
 
 def refine_series(
@@ -111,27 +112,6 @@ class RefineLayer(nn.Module):
             return self.to_series.to_images(refined).to(images.dtype)
 
 
-def refine_layer(
-    config: TrainConfig,
-    to_series: ImageToSeries,
-    flow: PolynomialFlow | None,
-    model: PhysicsModel | None,
-) -> RefineLayer | None:
-    """The refinement layer ``config`` asks for (None when ``refine_steps`` is 0)."""
-    if not config.refine_steps:
-        return None
-    if flow is None or model is None:
-        raise ChaosganError("the refinement layer needs the run's physics model")
-    return RefineLayer(
-        to_series,
-        flow,
-        model.diameter,
-        config.refine_steps,
-        config.refine_rate,
-        config.refine_momentum,
-    )
-
-
 class OutputLayers(nn.Module):
     """The generator's fixed layers after the network, in order: an optional shooting layer
     (:class:`~chaosgan.gan.shooting.ShootingLayer`), then an optional :class:`RefineLayer`;
@@ -148,3 +128,31 @@ class OutputLayers(nn.Module):
         if self.refine is not None:
             images = self.refine(images, params)
         return images
+
+
+def output_layers(
+    config: TrainConfig,
+    to_series: ImageToSeries,
+    flow: PolynomialFlow | None,
+    model: PhysicsModel | None,
+) -> OutputLayers:
+    """The layers after the generator network that ``config`` asks for (shooting, refinement),
+    for training and sampling alike; the identity when both are off."""
+    if not (config.shooting or config.refine_steps):
+        return OutputLayers(None, None)
+    if flow is None or model is None:
+        raise ChaosganError(
+            "the shooting and refinement layers need the run's physics model, and it has none"
+        )
+    shooting = ShootingLayer(to_series, flow, config.shooting) if config.shooting else None
+    refine = None
+    if config.refine_steps:
+        refine = RefineLayer(
+            to_series,
+            flow,
+            model.diameter,
+            config.refine_steps,
+            config.refine_rate,
+            config.refine_momentum,
+        )
+    return OutputLayers(shooting, refine)

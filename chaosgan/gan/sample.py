@@ -45,9 +45,8 @@ from chaosgan.gan.ema import standing_statistics
 from chaosgan.gan.models import ImageToSeries, make_generator
 from chaosgan.gan.physics import PhysicsModel, PolynomialFlow, physics_model
 from chaosgan.gan.projection import project as project_orbits
-from chaosgan.gan.refine import OutputLayers, refine_layer
+from chaosgan.gan.refine import OutputLayers, output_layers
 from chaosgan.gan.relaxation import relax as relax_series
-from chaosgan.gan.shooting import ShootingLayer
 
 
 @torch.no_grad()
@@ -124,16 +123,18 @@ def sample(
     gen = torch.Generator().manual_seed(seed)
     norm = Normalisation.from_dict(ckpt["normalisation"])
 
-    finish = _output_layers(config, ckpt, norm, float(meta["dt"]), dev)
+    layers_model = PhysicsModel.from_dict(ckpt["physics"]) if ckpt.get("physics") else None
+    finish = _output_layers(config, layers_model, norm, float(meta["dt"]), dev)
     physical = None  # the refinement's model inputs: the requested condition, physical units
     if config.condition:
         physical = torch.from_numpy(np.asarray(values, dtype=np.float32)[None]).to(dev)
     if config.refine_steps:  # part of the generator: its samples say so
+        assert layers_model is not None  # output_layers refuses the layer without one
         extra["refinement"] = {
             "steps": config.refine_steps,
             "rate": config.refine_rate,
             "momentum": config.refine_momentum,
-            "model": PhysicsModel.from_dict(ckpt["physics"]).label,
+            "model": layers_model.label,
         }
 
     def draw(count: int) -> np.ndarray:
@@ -180,21 +181,16 @@ def sample(
 
 
 def _output_layers(
-    config: TrainConfig, ckpt: dict[str, Any], norm: Normalisation, dt: float, dev: torch.device
+    config: TrainConfig,
+    model: PhysicsModel | None,
+    norm: Normalisation,
+    dt: float,
+    dev: torch.device,
 ) -> OutputLayers:
-    """The run's layers after the generator network: shooting and refinement (the identity
-    for a run with neither)."""
-    if not (config.shooting or config.refine_steps):
-        return OutputLayers(None, None)
-    if not ckpt.get("physics"):
-        raise ChaosganError(
-            "the checkpoint has a shooting or refinement layer but no physics model"
-        )
-    model = PhysicsModel.from_dict(ckpt["physics"])
-    flow = PolynomialFlow(model, dt, config.physics_substeps)
-    to_series = ImageToSeries(norm, config.layout)
-    shooting = ShootingLayer(to_series, flow, config.shooting) if config.shooting else None
-    return OutputLayers(shooting, refine_layer(config, to_series, flow, model)).to(dev)
+    """The run's layers after the generator network (shooting, refinement) on ``model``, the
+    checkpoint's physics model."""
+    flow = None if model is None else PolynomialFlow(model, dt, config.physics_substeps)
+    return output_layers(config, ImageToSeries(norm, config.layout), flow, model).to(dev)
 
 
 MAX_ROUNDS = 10

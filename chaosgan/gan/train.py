@@ -71,9 +71,8 @@ from chaosgan.gan.physics import (
     step_residuals,
     tempo_loss,
 )
-from chaosgan.gan.refine import OutputLayers, refine_layer
+from chaosgan.gan.refine import OutputLayers, output_layers
 from chaosgan.gan.relaxation import relax_towards
-from chaosgan.gan.shooting import ShootingLayer
 from chaosgan.jsonio import dumps
 
 
@@ -408,10 +407,7 @@ def _train(
     # the generator's layers after the network, each the identity when off: the shooting
     # layer (the series integrated by the model between segment starts), then the refinement
     # layer (gradient steps towards the model's orbits, unrolled in the graph)
-    finish = OutputLayers(
-        ShootingLayer(to_series, flow, cfg.shooting) if cfg.shooting and flow is not None else None,
-        refine_layer(cfg, to_series, flow, run.physics),
-    )
+    finish = output_layers(cfg, to_series, flow, run.physics)
 
     def series_logits(
         images: torch.Tensor, residuals: torch.Tensor | None, gen: torch.Generator, *cond
@@ -702,10 +698,7 @@ def write_figures(
         training = torch.from_numpy(run.condition.scale(run.condition.values))
         sweep = torch.linspace(-1.0, 1.0, len(fixed_z))[:, None]
         cond = (sweep.expand(-1, len(run.condition.names)).to(fixed_z.device),)
-        low, high = (
-            torch.tensor(v, dtype=torch.float32) for v in (run.condition.low, run.condition.high)
-        )
-        params = (low + (sweep + 1) / 2 * (high - low)).to(fixed_z.device)  # physical units
+        params = torch.from_numpy(run.condition.unscale(cond[0].cpu().numpy())).to(fixed_z.device)
     ema = standing_statistics(
         copy.deepcopy(run.generator_ema),
         run.config.latent_dim,
