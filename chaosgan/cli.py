@@ -890,6 +890,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
             condition=condition,
             relax=args.relax,
             progress=True,
+            refinement=not args.without_refinement,
         )
     for w in caught:
         if issubclass(w.category, ExtrapolationWarning):
@@ -972,6 +973,15 @@ def add_sample(sub: argparse._SubParsersAction) -> None:
             "replace each series by the nearest orbit of the run's model (identified from the "
             "training data; multiple shooting, continuity gaps below 1e-4 attractor diameters); "
             "the output's meta says projected: true and how far the series moved"
+        ),
+    )
+    p.add_argument(
+        "--without-refinement",
+        action="store_true",
+        help=(
+            "a diagnostic for a run with a refinement layer (refine_steps): draw the generator "
+            "network's series before that layer, to see what the layer does; these are not the "
+            "run's samples, and the output's meta says so (refinement.left_out)"
         ),
     )
     p.add_argument(

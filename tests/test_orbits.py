@@ -86,6 +86,21 @@ def test_torch_flow_equals_the_numpy_integrator(known):
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-10)
 
 
+def test_the_flow_s_tangent_is_the_derivative_of_its_step(known):
+    """:meth:`PolynomialFlow.step_with_tangent` against autograd's Jacobian of the step (and
+    of the vector field): the RK4 map's own derivative, exact to rounding."""
+    rng = np.random.default_rng(2)
+    x = torch.from_numpy(rng.uniform(-15, 15, (4, 3)) + np.array([0.0, 0.0, 25.0]))
+    flow = PolynomialFlow(known, dt=0.1, substeps=3)
+    image, tangent = flow.step_with_tangent(x)
+    torch.testing.assert_close(image, flow(x), rtol=0, atol=1e-12)
+    for i in range(len(x)):
+        step = torch.autograd.functional.jacobian(lambda v: flow(v[None])[0], x[i])
+        field = torch.autograd.functional.jacobian(flow.rhs, x[i])
+        torch.testing.assert_close(tangent[i], step, rtol=0, atol=1e-10)
+        torch.testing.assert_close(flow.rhs_jacobian(x[i]), field, rtol=0, atol=1e-12)
+
+
 def test_the_tempo_loss_reads_a_slow_orbit_and_costs_standing_still_one(lorenz, known, tmp_path):
     flow = PolynomialFlow(known, dt=lorenz.dt, substeps=10)
     real = torch.from_numpy(lorenz.trajectories)

@@ -102,6 +102,20 @@ def test_flow_with_parameters_follows_the_true_system_at_each_rho():
         flow(torch.from_numpy(x))
 
 
+def test_the_tangent_with_parameters_is_the_derivative_in_the_state_alone():
+    rng = np.random.default_rng(1)
+    x = torch.from_numpy(rng.uniform(-15, 15, (3, 3)) + np.array([0.0, 0.0, 25.0]))
+    rho = torch.tensor([[24.0], [30.0], [40.0]], dtype=torch.float64)
+    flow = PolynomialFlow(lorenz_with_rho(), dt=0.1, substeps=2)
+    image, tangent = flow.step_with_tangent(x, params=rho)
+    assert tangent.shape == (3, 3, 3)  # d state / d state: rho is given, not moved
+    torch.testing.assert_close(image, flow(x, params=rho), rtol=0, atol=1e-12)
+    for i in range(3):
+        at = PolynomialFlow(lorenz_with_rho().at([float(rho[i, 0])]), dt=0.1, substeps=2)
+        step = torch.autograd.functional.jacobian(lambda v, at=at: at(v[None])[0], x[i])
+        torch.testing.assert_close(tangent[i], step, rtol=0, atol=1e-10)
+
+
 def test_model_at_a_parameter_value_is_the_model_of_that_value():
     at = lorenz_with_rho().at([33.0])
     library = PolynomialLibrary(3, 2, NAMES[:3])

@@ -157,6 +157,16 @@ class TrainConfig:
         refine_rate: the refinement's step size (dimensionless, in (0, 1]; 0.1 is stable on
             Lorenz-63 at dt = 0.1; at 0.15 the worst series' error grows, from 0.2 some blow up).
         refine_momentum: the refinement's heavy-ball momentum, in [0, 1).
+        refine_method: ``"gradient"`` (the heavy-ball steps above) or ``"gauss-newton"``:
+            each of the ``refine_steps`` steps is then the minimum-norm damped Gauss-Newton
+            step to the model's orbits, a block-tridiagonal solve
+            (:func:`~chaosgan.gan.refine.gauss_newton_series`); rate and momentum are unused.
+        refine_damping: the Gauss-Newton steps' Levenberg-Marquardt damping (dimensionless,
+            > 0, at most 1): larger is shorter, safer steps.
+        refine_gradient: how the generator's gradient passes the refinement layer:
+            ``"unrolled"`` (through the steps) or ``"straight-through"`` (as if the layer were
+            the identity, Bengio, Leonard & Courville 2013: the forward pass is refined, the
+            backward pass skips the steps, and costs nothing).
     Run:
         seed: seeds the weights, data order, latents, noise and labels.
         sample_every: epochs between sample grids, time-series and loss-curve figures (also
@@ -213,6 +223,9 @@ class TrainConfig:
     refine_steps: int = 0
     refine_rate: float = 0.1
     refine_momentum: float = 0.9
+    refine_method: str = "gradient"
+    refine_damping: float = 0.01
+    refine_gradient: str = "unrolled"
     seed: int = 0
     sample_every: int = 10
     checkpoint_every: int = 1
@@ -300,6 +313,18 @@ class TrainConfig:
                 "refine_rate must lie in (0, 1] and refine_momentum in [0, 1), got "
                 f"{self.refine_rate} and {self.refine_momentum}"
             )
+        if self.refine_method not in REFINE_METHODS:
+            raise ChaosganError(
+                f"refine_method must be one of {', '.join(REFINE_METHODS)}, got "
+                f"{self.refine_method!r}"
+            )
+        if self.refine_gradient not in REFINE_GRADIENTS:
+            raise ChaosganError(
+                f"refine_gradient must be one of {', '.join(REFINE_GRADIENTS)}, got "
+                f"{self.refine_gradient!r}"
+            )
+        if not 0 < self.refine_damping <= 1:  # also rejects NaN
+            raise ChaosganError(f"refine_damping must lie in (0, 1], got {self.refine_damping}")
         if self.refine_steps and self.physics == "off":
             raise ChaosganError("refine_steps needs physics on (the model it refines towards)")
         for name in ("physics_start", "physics_warmup"):
@@ -358,6 +383,8 @@ class TrainConfig:
 
 
 PHYSICS = ("off", "identified", "known")
+REFINE_METHODS = ("gradient", "gauss-newton")
+REFINE_GRADIENTS = ("unrolled", "straight-through")
 MAX_REFINE_STEPS = 100  # the refinement layer's unrolled steps: each costs a double backward
 GENERATORS = ("dcgan", "resize", "recurrent")
 

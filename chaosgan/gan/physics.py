@@ -163,36 +163,93 @@ class PolynomialFlow(nn.Module):
         self.substeps = int(substeps)
         self.n_state = model.n_state
         self.n_params = len(model.parameters)
+        # the Jacobian's entries as polynomials one degree lower: d(x^2 y)/dx = 2 x y, so
+        # J[i, d] = sum_m slope[i, d, m] * (monomial m), the monomials listed in lower_factors
+        n_vars = library.n_features
+        lower = sorted(
+            {tuple(sorted(f[:k] + f[k + 1 :])) for f in self.factors for k in range(len(f))}
+        )
+        self.lower_factors = lower
+        index = {f: m for m, f in enumerate(lower)}
+        slope = np.zeros((model.coef.shape[0], n_vars, max(len(lower), 1)))
+        for k, factors in enumerate(self.factors):
+            for j, d in enumerate(factors):  # each occurrence of d contributes once
+                rest = tuple(sorted(factors[:j] + factors[j + 1 :]))
+                slope[:, d, index[rest]] += model.coef[:, k]
+        self.register_buffer("slope", torch.from_numpy(slope), persistent=False)
+
+    @staticmethod
+    def _monomials(x: torch.Tensor, factors: list[tuple[int, ...]]) -> torch.Tensor:
+        """The products ``factors`` of the coordinates of states ``(..., V)``: ``(..., M)``."""
+        columns = x.unbind(-1)
+        terms = []
+        for term_factors in factors:
+            if not term_factors:
+                terms.append(torch.ones_like(columns[0]))
+                continue
+            term = columns[term_factors[0]]
+            for d in term_factors[1:]:
+                term = term * columns[d]
+            terms.append(term)
+        return torch.stack(terms, dim=-1)
 
     def rhs(self, x: torch.Tensor) -> torch.Tensor:
         """The vector field at states ``(..., D)``."""
-        columns = x.unbind(-1)
-        terms = []
-        for factors in self.factors:
-            if not factors:
-                terms.append(torch.ones_like(columns[0]))
-                continue
-            term = columns[factors[0]]
-            for d in factors[1:]:
-                term = term * columns[d]
-            terms.append(term)
-        return torch.stack(terms, dim=-1) @ self.coef.to(x.dtype).T
+        return self._monomials(x, self.factors) @ self.coef.to(x.dtype).T
+
+    def rhs_jacobian(self, x: torch.Tensor) -> torch.Tensor:
+        """The vector field's Jacobian ``(..., V, V)`` at states ``(..., V)`` (exact: each
+        entry is a polynomial of one degree less, evaluated like :meth:`rhs`)."""
+        v = x.shape[-1]
+        slope = self.slope.to(x.dtype).reshape(-1, self.slope.shape[-1])
+        return (self._monomials(x, self.lower_factors) @ slope.T).unflatten(-1, (v, v))
+
+    def step_with_tangent(
+        self, x: torch.Tensor, params: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``Phi_dt(x)`` and its derivative ``d Phi_dt / dx`` ``(..., D, D)`` for states
+        ``(B, ..., D)`` (``params`` as in :meth:`forward`): the RK4 scheme's own derivative,
+        the variational equations integrated with the same stages (Hairer, Norsett & Wanner,
+        *Solving ODEs I*, I.14), so it is exact for the discrete map, not an approximation of
+        the flow's."""
+        z = self._with_params(x, params)
+        h = self.dt / self.substeps
+        eye = torch.eye(z.shape[-1], dtype=z.dtype, device=z.device)
+        tangent = None
+        for _ in range(self.substeps):
+            k1, j1 = self.rhs(z), self.rhs_jacobian(z)
+            z2 = z + 0.5 * h * k1
+            k2, j2 = self.rhs(z2), self.rhs_jacobian(z2) @ (eye + 0.5 * h * j1)
+            z3 = z + 0.5 * h * k2
+            k3, j3 = self.rhs(z3), self.rhs_jacobian(z3) @ (eye + 0.5 * h * j2)
+            z4 = z + h * k3
+            k4, j4 = self.rhs(z4), self.rhs_jacobian(z4) @ (eye + h * j3)
+            z = z + (h / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+            step = eye + (h / 6.0) * (j1 + 2.0 * j2 + 2.0 * j3 + j4)
+            tangent = step if tangent is None else step @ tangent
+        n = self.n_state
+        return z[..., :n], tangent[..., :n, :n]
 
     def forward(
         self, x: torch.Tensor, steps: int = 1, params: torch.Tensor | None = None
     ) -> torch.Tensor:
         """``Phi_dt^steps(x)`` for states ``(B, ..., D)``; a model with parameters needs
         ``params`` ``(B, P)``, each batch entry's values (physical units)."""
-        if self.n_params:
-            if params is None or params.shape != (x.shape[0], self.n_params):
-                raise ChaosganError(
-                    f"the flow's model has {self.n_params} parameter(s): pass params of shape "
-                    f"({x.shape[0]}, {self.n_params})"
-                )
-            shape = (x.shape[0],) + (1,) * (x.ndim - 2) + (self.n_params,)
-            p = params.to(x.dtype).reshape(shape).expand(*x.shape[:-1], self.n_params)
-            return self._integrate(torch.cat([x, p], dim=-1), steps)[..., : self.n_state]
-        return self._integrate(x, steps)
+        return self._integrate(self._with_params(x, params), steps)[..., : self.n_state]
+
+    def _with_params(self, x: torch.Tensor, params: torch.Tensor | None) -> torch.Tensor:
+        """States ``(B, ..., D)`` with each batch entry's parameter values appended (the
+        model's variables of zero derivative); ``x`` itself for a model without parameters."""
+        if not self.n_params:
+            return x
+        if params is None or params.shape != (x.shape[0], self.n_params):
+            raise ChaosganError(
+                f"the flow's model has {self.n_params} parameter(s): pass params of shape "
+                f"({x.shape[0]}, {self.n_params})"
+            )
+        shape = (x.shape[0],) + (1,) * (x.ndim - 2) + (self.n_params,)
+        p = params.to(x.dtype).reshape(shape).expand(*x.shape[:-1], self.n_params)
+        return torch.cat([x, p], dim=-1)
 
     def _integrate(self, x: torch.Tensor, steps: int) -> torch.Tensor:
         h = self.dt / self.substeps

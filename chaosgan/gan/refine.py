@@ -27,6 +27,28 @@ series blew up. Each step is
 also capped at ``max_step`` attractor diameters per sample, so a series far from every orbit
 (early in training) cannot diverge.
 
+Gradient steps converge slowly: the residual's curvature spans orders of magnitude (the flow
+stretches some directions and contracts others), and a rate stable for the stiffest direction
+crawls along the softest. ``method = "gauss-newton"`` takes damped Gauss-Newton steps instead:
+with ``r(x)`` the residuals ``r_t = x_{t+1} - Phi_dt(x_t)`` and ``J`` their Jacobian
+(``(J v)_t = v_{t+1} - A_t v_t``, ``A_t = dPhi_dt/dx`` at ``x_t``), each step is the
+minimum-norm correction that zeroes the linearised residual, Levenberg-Marquardt damped,
+
+    x <- x - J^T (J J^T + damping I)^{-1} r(x),
+
+the step of Newton-type noise reduction for chaotic series (Hammel 1990, "A noise reduction
+method for chaotic systems", Phys. Lett. A 148:421; Farmer & Sidorowich 1991, "Optimal
+shadowing and noise reduction", Physica D 47:373). The damping bounds the step where ``J J^T``
+is nearly singular (along the flow's neutral direction its smallest eigenvalue falls like
+``1/T^2``: a series that runs a little too slowly needs a correction that grows along it).
+``J J^T`` is block tridiagonal
+(blocks ``I + A_t A_t^T`` on the diagonal, ``-A_t`` beside it), so a step is one batched
+block-tridiagonal solve (:mod:`chaosgan.gan.blocksolve`), unrolled in the graph like the
+gradient steps. On the same samples (256 series of a trained run, a throwaway measurement
+outside the repo) three steps with damping 0.01 took the median one-step error under the true
+flow from 0.063 to 0.005 (p99 0.129 to 0.057) and four to 0.004 (p99 0.030), where gradient
+steps need 40 for 0.006; a step costs about as much as three or four gradient steps.
+
 The layer uses the identified model, learned from the training data (the true equations only for
 a run that says ``physics = "known"``); the samples' meta names the refinement. It is part of
 the generator, like the shooting layer (:mod:`chaosgan.gan.shooting`), not post-processing.
@@ -38,6 +60,7 @@ import torch
 from torch import nn
 
 from chaosgan.errors import ChaosganError
+from chaosgan.gan.blocksolve import solve_block_tridiagonal
 from chaosgan.gan.config import TrainConfig
 from chaosgan.gan.models import ImageToSeries
 from chaosgan.gan.physics import PhysicsModel, PolynomialFlow, step_residuals
@@ -80,9 +103,52 @@ def refine_series(
     return x if differentiable else x.detach()
 
 
+def gauss_newton_series(
+    series: torch.Tensor,
+    flow: PolynomialFlow,
+    diameter: float,
+    steps: int,
+    damping: float = 0.01,
+    max_step: float = 0.1,
+    params: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """``steps`` damped Gauss-Newton steps towards orbits of ``flow`` for ``series``
+    ``(B, T, D)`` (``params`` ``(B, P)`` as in :func:`refine_series`); see the module. Each
+    sample's step is capped at ``max_step * diameter``. Runs in float64 (the normal matrix's
+    condition number grows like T^2 along the flow) and returns the input's dtype;
+    differentiable when gradients are on, like :func:`refine_series`.
+    """
+    x = series if torch.is_grad_enabled() else series.detach()
+    x = x.double()
+    cap = max_step * diameter
+    eye = torch.eye(x.shape[-1], dtype=x.dtype, device=x.device)
+    for _ in range(steps):
+        image, tangent = flow.step_with_tangent(x[:, :-1], params)  # A_t = dPhi/dx at x_t
+        residual = x[:, 1:] - image  # r_t = x_{t+1} - Phi(x_t), t = 0 .. T-2
+        transposed = tangent.transpose(-1, -2)
+        # (J J^T + damping I) y = r, J v = (v_{t+1} - A_t v_t)_t: blocks I + A_t A_t^T on the
+        # diagonal, -A_t below it (row t, column t - 1) and -A_{t+1}^T above it
+        normal = (1.0 + damping) * eye + tangent @ transposed
+        y = solve_block_tridiagonal(
+            normal,
+            -tangent,
+            torch.cat([-transposed[:, 1:], transposed[:, :1]], dim=1),  # last block unused
+            residual,
+        )
+        # the minimum-norm step J^T y: (J^T y)_s = y_{s-1} - A_s^T y_s, each where it exists
+        edge = y.new_zeros(y.shape[0], 1, y.shape[-1])
+        along = (transposed @ y.unsqueeze(-1)).squeeze(-1)
+        step = torch.cat([edge, y], dim=1) - torch.cat([along, edge], dim=1)
+        norm = step.norm(dim=-1, keepdim=True)
+        x = x - step * (cap / norm.clamp(min=cap))  # at most cap per sample
+    return x.to(series.dtype)
+
+
 class RefineLayer(nn.Module):
-    """Generator images -> images of their series after :func:`refine_series` (see the
-    module). Images keep their dtype; the refinement runs in at least float32."""
+    """Generator images -> images of their series after ``steps`` refinement steps: heavy-ball
+    gradient steps (:func:`refine_series`, ``method = "gradient"``) or Gauss-Newton steps
+    (:func:`gauss_newton_series`, ``"gauss-newton"``); see the module. Images keep their
+    dtype; the refinement runs in at least float32 (Gauss-Newton in float64)."""
 
     def __init__(
         self,
@@ -90,26 +156,36 @@ class RefineLayer(nn.Module):
         flow: PolynomialFlow,
         diameter: float,
         steps: int,
+        method: str = "gradient",
         rate: float = 0.1,
         momentum: float = 0.9,
+        damping: float = 0.01,
+        gradient: str = "unrolled",
     ):
         super().__init__()
         self.to_series, self.flow, self.diameter = to_series, flow, diameter
-        self.steps, self.rate, self.momentum = steps, rate, momentum
+        self.steps, self.method, self.gradient = steps, method, gradient
+        self.rate, self.momentum, self.damping = rate, momentum, damping
 
     def forward(self, images: torch.Tensor, params: torch.Tensor | None = None) -> torch.Tensor:
         with torch.autocast(images.device.type, enabled=False):  # the steps need float32
             series = self.to_series(images.float())
-            refined = refine_series(
-                series,
-                self.flow,
-                self.diameter,
-                self.steps,
-                self.rate,
-                self.momentum,
-                params=params,
-            )
+            if self.gradient == "straight-through":  # forward refined, backward the identity
+                with torch.no_grad():
+                    change = self._refine(series, params) - series
+                refined = series + change
+            else:
+                refined = self._refine(series, params)
             return self.to_series.to_images(refined).to(images.dtype)
+
+    def _refine(self, series: torch.Tensor, params: torch.Tensor | None) -> torch.Tensor:
+        if self.method == "gauss-newton":
+            return gauss_newton_series(
+                series, self.flow, self.diameter, self.steps, self.damping, params=params
+            )
+        return refine_series(
+            series, self.flow, self.diameter, self.steps, self.rate, self.momentum, params=params
+        )
 
 
 class OutputLayers(nn.Module):
@@ -152,7 +228,10 @@ def output_layers(
             flow,
             model.diameter,
             config.refine_steps,
+            config.refine_method,
             config.refine_rate,
             config.refine_momentum,
+            config.refine_damping,
+            config.refine_gradient,
         )
     return OutputLayers(shooting, refine)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,7 @@ def sample(
     condition: Mapping[str, float] | None = None,
     relax: int = 0,
     progress: bool = False,
+    refinement: bool = True,
 ) -> Dataset:
     """``n`` generated series from the run folder (or checkpoint file) ``run``; with
     ``project``, each replaced by the nearest orbit of the run's model (see the module), or,
@@ -69,7 +71,9 @@ def sample(
     the same model instead (``progress``: a bar over the relaxation). A conditional run needs
     ``condition`` (``{"rho": 33.0}``), one value per conditioning parameter; values outside the
     training range warn
-    (:class:`~chaosgan.gan.condition.ExtrapolationWarning`), an unconditional run refuses one."""
+    (:class:`~chaosgan.gan.condition.ExtrapolationWarning`), an unconditional run refuses one.
+    ``refinement=False`` (a diagnostic) draws the generator network's series before the run's
+    refinement layer: not the run's samples, and their meta says so."""
     if n < 1:
         raise ChaosganError(f"n must be >= 1, got {n}")
     if relax < 0:
@@ -80,6 +84,11 @@ def sample(
     dev = resolve_torch_device(device)
     ckpt = load_checkpoint(run, dev)
     config = apply_overrides(TrainConfig(), ckpt["config"], "checkpoint")
+    if not refinement:
+        if not config.refine_steps:
+            raise ChaosganError(f"{run} has no refinement layer to leave out")
+        skipped = config
+        config = replace(config, refine_steps=0)
     meta = ckpt["data_meta"]
     cond: tuple[torch.Tensor, ...] = ()
     training = None
@@ -128,12 +137,25 @@ def sample(
     physical = None  # the refinement's model inputs: the requested condition, physical units
     if config.condition:
         physical = torch.from_numpy(np.asarray(values, dtype=np.float32)[None]).to(dev)
+    if not refinement:
+        extra["refinement"] = {
+            "method": skipped.refine_method,
+            "steps": 0,
+            "left_out": (
+                f"the generator network's series before its {skipped.refine_steps}-step "
+                "refinement layer (a diagnostic: not the run's samples)"
+            ),
+        }
     if config.refine_steps:  # part of the generator: its samples say so
         assert layers_model is not None  # output_layers refuses the layer without one
         extra["refinement"] = {
+            "method": config.refine_method,
             "steps": config.refine_steps,
-            "rate": config.refine_rate,
-            "momentum": config.refine_momentum,
+            **(
+                {"damping": config.refine_damping}
+                if config.refine_method == "gauss-newton"
+                else {"rate": config.refine_rate, "momentum": config.refine_momentum}
+            ),
             "model": layers_model.label,
         }
 
