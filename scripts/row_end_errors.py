@@ -13,7 +13,11 @@ mean squares in the data's units beside the median step length. Then, per coordi
 local maxima per series and the share of the return map of successive maxima that is not
 deterministic (``metrics.maxima_map_unexplained``; Lorenz 1963's test): a generator that adds
 ripples draws more maxima than the real series, one whose loops have unrelated heights a
-larger share. The true flow judges here (labelled); no generator is trained on it.
+larger share. Last, the share of samples within 0.05 attractor diameters of a fixed point of
+the true flow (found by ``scipy.optimize.root`` from points of the real data): real orbits
+rarely linger by the unstable fixed points (Lorenz-63's origin and its two wing centres), and a
+generator whose series are pushed onto orbits can settle there, where an orbit is cheap.
+The true flow judges here (labelled); no generator is trained on it.
 
     python scripts/row_end_errors.py --real results/full/lorenz_seed1.npz \\
         results/full/study/generated.npz results/full/best/generated.npz
@@ -52,6 +56,7 @@ def report(args: argparse.Namespace) -> None:
     rhs, params = get_system(real.meta["system"]).rhs, real.meta["params"]
     diameter = metrics.attractor_diameter(real.trajectories)
     real_spread = row_spread(real.trajectories)  # first: a wrong length fails before any output
+    points = fixed_points(rhs, params, real.trajectories, diameter)
     for path in args.generated:
         gen = load_dataset(path).trajectories[: args.n]
         step, error = residuals(gen, rhs, params, real.dt)  # the flow, once for every pair
@@ -65,8 +70,37 @@ def report(args: argparse.Namespace) -> None:
         print(f"  std by image row (first, middle, last): {row_spread(gen)}")
         print(f"  {error_split(step, error)}")
         print(f"  {loops(gen)}")
+        print(f"  {dwell(gen, points, diameter)}")
     print(f"{args.real}: std by image row (first, middle, last): {real_spread}")
     print(f"  {loops(real.trajectories[: args.n])}")
+    print(f"  {dwell(real.trajectories[: args.n], points, diameter)}")
+
+
+def fixed_points(rhs, params, trajectories: np.ndarray, diameter: float) -> np.ndarray:
+    """The flow's fixed points ``(K, D)`` that a root search finds from 64 states of the data
+    and from the origin, each once (the true flow: this script's judge)."""
+    from scipy.optimize import root
+
+    states = trajectories.reshape(-1, trajectories.shape[2])
+    starts = np.vstack([np.zeros((1, states.shape[1])), states[:: max(len(states) // 64, 1)]])
+    found: list[np.ndarray] = []
+    for start in starts:
+        sol = root(lambda x: rhs(x, params), start)
+        far = all(np.linalg.norm(sol.x - f) > 1e-6 * diameter for f in found)
+        if sol.success and np.linalg.norm(rhs(sol.x, params)) < 1e-9 * diameter and far:
+            found.append(sol.x)
+    return np.array(found)
+
+
+def dwell(trajectories: np.ndarray, points: np.ndarray, diameter: float) -> str:
+    """The share of samples within 0.05 diameters of each fixed point in ``points``."""
+    states = trajectories.reshape(-1, trajectories.shape[2])
+    shares = [np.mean(np.linalg.norm(states - point, axis=1) < 0.05 * diameter) for point in points]
+    where = ", ".join(
+        f"({', '.join(f'{c:.1f}' for c in point)}) {share:.3f}"
+        for point, share in zip(points, shares, strict=True)
+    )
+    return f"samples within 0.05 diameters of a fixed point: {where}"
 
 
 def residuals(trajectories: np.ndarray, rhs, params, dt: float) -> tuple[np.ndarray, np.ndarray]:

@@ -44,3 +44,20 @@ def test_loops_counts_maxima_per_series_and_shuffling_adds_many():
     counts_shuffled = numbers(row_end_errors.loops(shuffled))[0::2]
     assert 80 < counts[2] < 200  # z: one maximum per loop, about 7.6 samples apart
     assert all(s > 2 * c for s, c in zip(counts_shuffled, counts, strict=True))
+
+
+def test_the_fixed_points_are_found_and_a_series_resting_on_one_dwells_there():
+    system = get_system("lorenz63")
+    params = system.resolve_params()
+    real = simulate("lorenz63", n=4, steps=1024, dt=DT, seed=2).trajectories
+    points = row_end_errors.fixed_points(system.rhs, params, real, 77.0)
+    centre = np.sqrt(params["beta"] * (params["rho"] - 1))
+    expected = [[0, 0, 0], [centre, centre, 27], [-centre, -centre, 27]]
+    assert len(points) == 3
+    for e in expected:  # the origin and the two wing centres, each once
+        assert np.min(np.linalg.norm(points - np.array(e), axis=1)) < 1e-6
+    resting = np.broadcast_to(points[1], (2, 1024, 3))
+    shares = numbers(row_end_errors.dwell(resting, points, 77.0).split(":")[1])[3::4]
+    assert sorted(shares) == [0.0, 0.0, 1.0]
+    real_shares = numbers(row_end_errors.dwell(real, points, 77.0).split(":")[1])[3::4]
+    assert max(real_shares) < 0.05

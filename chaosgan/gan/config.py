@@ -104,6 +104,11 @@ class TrainConfig:
             1-Wasserstein distance between the generated and the real batch's pairs of
             successive local maxima of each coordinate, over its standard deviation, from the
             first step; 0 switches it off. Against loops of unrelated or too small heights.
+        state_weight: weight of state matching (``state_loss``): the sliced 1-Wasserstein
+            distance between the generated and the real batch's states (all coordinates at
+            once, each over its standard deviation), from the first step; 0 switches it off.
+            Against series that linger where real orbits do not (a fixed point), which every
+            coordinate's marginal alone can miss.
         spectrum_weight: weight of spectral matching (``spectrum_loss``): the mean squared
             gap, in decades, between the generated batch's and the training data's mean power
             spectrum of each standardised coordinate, in ``spectrum_bands`` equal bands of
@@ -207,6 +212,7 @@ class TrainConfig:
     series_residual_noise: float = 0.0
     marginal_weight: float = 0.0
     maxima_weight: float = 0.0
+    state_weight: float = 0.0
     spectrum_weight: float = 0.0
     spectrum_bands: int = 32
     physics: str = "off"
@@ -336,6 +342,8 @@ class TrainConfig:
             raise ChaosganError(f"marginal_weight must be >= 0, got {self.marginal_weight}")
         if not self.maxima_weight >= 0:
             raise ChaosganError(f"maxima_weight must be >= 0, got {self.maxima_weight}")
+        if not self.state_weight >= 0:  # also rejects NaN
+            raise ChaosganError(f"state_weight must be >= 0, got {self.state_weight}")
         if not self.spectrum_weight >= 0:
             raise ChaosganError(f"spectrum_weight must be >= 0, got {self.spectrum_weight}")
         if not 1 <= self.spectrum_bands <= 256:  # a band of at least two of 512 frequencies

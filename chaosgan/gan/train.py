@@ -49,6 +49,7 @@ from chaosgan.gan.marginals import (
     marginal_loss,
     maxima_map_loss,
     spectrum_loss,
+    state_loss,
 )
 from chaosgan.gan.models import (
     Discriminator,
@@ -378,7 +379,7 @@ def _train(
         values = torch.from_numpy(raw).float().to(dev)
         conditions = torch.from_numpy(run.condition.scale(raw)).to(dev)
     coordinate_std = None  # the marginal losses' units: each coordinate's std in the data
-    if cfg.marginal_weight > 0 or cfg.maxima_weight > 0:
+    if cfg.marginal_weight > 0 or cfg.maxima_weight > 0 or cfg.state_weight > 0:
         coordinate_std = torch.from_numpy(data.trajectories.std(axis=(0, 1))).float().to(dev)
     real_spectrum = None  # the spectral loss's target: the training series' log band powers
     if cfg.spectrum_weight > 0:
@@ -455,6 +456,7 @@ def _train(
             "tempo",
             "marginal",
             "maxima",
+            "state",
             "spectrum",
             "relax",
         )
@@ -588,6 +590,10 @@ def _train(
                 marginal = marginal_loss(fake_series, real_series, coordinate_std)
                 loss_g = loss_g + cfg.marginal_weight * marginal
                 sums["marginal"] += marginal.detach()
+            if cfg.state_weight > 0:
+                state = state_loss(fake_series, real_series, coordinate_std)
+                loss_g = loss_g + cfg.state_weight * state
+                sums["state"] += state.detach()
             if cfg.maxima_weight > 0:
                 maxima = maxima_map_loss(fake_series, real_series, coordinate_std)
                 loss_g = loss_g + cfg.maxima_weight * maxima
@@ -624,6 +630,8 @@ def _train(
             means["marginal"] = sums["marginal"].item() / max(len(batches), 1)
         if cfg.maxima_weight > 0:
             means["maxima"] = sums["maxima"].item() / max(len(batches), 1)
+        if cfg.state_weight > 0:
+            means["state"] = sums["state"].item() / max(len(batches), 1)
         if real_spectrum is not None:
             means["spectrum"] = sums["spectrum"].item() / max(len(batches), 1)
         _check_finite(means, epoch, run, out)
