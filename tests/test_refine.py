@@ -30,16 +30,22 @@ def model(lorenz):
     return physics_model(lorenz, "identified")
 
 
+@pytest.fixture(scope="module")
+def noisy_orbit(lorenz):
+    """Four real orbits (300 samples) and the same with 3% Gaussian noise per coordinate."""
+    clean = torch.from_numpy(lorenz.trajectories[:4, :300])
+    rng = np.random.default_rng(0)
+    scale = lorenz.trajectories.reshape(-1, 3).std(0)
+    return clean, clean + torch.from_numpy(0.03 * scale * rng.standard_normal(clean.shape))
+
+
 def _residual(x, flow, diameter):
     return float(step_residuals(x, flow).norm(dim=-1).median() / diameter)
 
 
-def test_refinement_removes_noise_and_keeps_an_orbit(lorenz, model):
+def test_refinement_removes_noise_and_keeps_an_orbit(lorenz, model, noisy_orbit):
     flow = PolynomialFlow(model, dt=lorenz.dt)
-    clean = torch.from_numpy(lorenz.trajectories[:4, :300])
-    rng = np.random.default_rng(0)
-    scale = lorenz.trajectories.reshape(-1, 3).std(0)
-    noisy = clean + torch.from_numpy(0.03 * scale * rng.standard_normal(clean.shape))
+    clean, noisy = noisy_orbit
     before = _residual(noisy, flow, model.diameter)
     refined = refine_series(noisy, flow, model.diameter, steps=20)
     assert torch.isfinite(refined).all() and refined.shape == noisy.shape
@@ -54,15 +60,12 @@ def test_refinement_removes_noise_and_keeps_an_orbit(lorenz, model):
     assert torch.equal(refine_series(noisy, flow, model.diameter, steps=0), noisy)
 
 
-def test_gauss_newton_steps_reach_an_orbit_in_a_few_steps(lorenz, model):
+def test_gauss_newton_steps_reach_an_orbit_in_a_few_steps(lorenz, model, noisy_orbit):
     """Three Gauss-Newton steps take 3% noise on an orbit to a residual a thirtieth of the
     noisy one's (measured: a seventieth), where twenty gradient steps take it to a third; the
     result is near the clean orbit, and a clean orbit stays put."""
     flow = PolynomialFlow(model, dt=lorenz.dt)
-    clean = torch.from_numpy(lorenz.trajectories[:4, :300])
-    rng = np.random.default_rng(0)
-    scale = lorenz.trajectories.reshape(-1, 3).std(0)
-    noisy = clean + torch.from_numpy(0.03 * scale * rng.standard_normal(clean.shape))
+    clean, noisy = noisy_orbit
     before = _residual(noisy, flow, model.diameter)
     refined = gauss_newton_series(noisy, flow, model.diameter, steps=3)
     assert refined.dtype == noisy.dtype and refined.shape == noisy.shape
