@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -76,9 +78,14 @@ def report(args: argparse.Namespace) -> None:
     print(f"  {dwell(real.trajectories[: args.n], points, diameter)}")
 
 
-def fixed_points(rhs, params, trajectories: np.ndarray, diameter: float) -> np.ndarray:
-    """The flow's fixed points ``(K, D)`` that a root search finds from 64 states of the data
-    and from the origin, each once (the true flow: this script's judge)."""
+def fixed_points(
+    rhs: Callable[[np.ndarray, Any], np.ndarray],
+    params: Any,
+    trajectories: np.ndarray,
+    diameter: float,
+) -> np.ndarray:
+    """The flow's fixed points ``(K, D)`` that a root search finds from about 64 states of the
+    data and from the origin, each once (the true flow: this script's judge)."""
     from scipy.optimize import root
 
     states = trajectories.reshape(-1, trajectories.shape[2])
@@ -87,7 +94,7 @@ def fixed_points(rhs, params, trajectories: np.ndarray, diameter: float) -> np.n
     for start in starts:
         sol = root(lambda x: rhs(x, params), start)
         far = all(np.linalg.norm(sol.x - f) > 1e-6 * diameter for f in found)
-        if sol.success and np.linalg.norm(rhs(sol.x, params)) < 1e-9 * diameter and far:
+        if sol.success and np.linalg.norm(sol.fun) < 1e-9 and far:  # |dx/dt|, data units
             found.append(sol.x)
     return np.array(found)
 

@@ -35,6 +35,12 @@ def test_cyclic_reduction_matches_a_dense_solve_for_any_length(n):
     torch.testing.assert_close(got, expected, rtol=0, atol=1e-12)
 
 
+def test_a_system_without_unknowns_has_an_empty_solution():
+    diag, lower, upper, rhs, _ = _system(2, 1, 3, seed=0)
+    empty = solve_block_tridiagonal(diag[:, :0], lower[:, :0], upper[:, :0], rhs[:, :0])
+    assert empty.shape == (2, 0, 3)
+
+
 def test_the_blocks_outside_the_matrix_are_ignored():
     diag, lower, upper, rhs, _ = _system(2, 7, 2, seed=0)
     expected = solve_block_tridiagonal(diag, lower, upper, rhs)

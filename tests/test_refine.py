@@ -100,10 +100,13 @@ def test_gauss_newton_steps_are_capped_and_differentiable(lorenz, model):
     torch.testing.assert_close(out, layer(images).detach())
 
 
-def test_a_straight_through_layer_refines_forward_and_passes_gradients_unchanged(lorenz, model):
+@pytest.mark.parametrize("method", ["gradient", "gauss-newton"])
+def test_a_straight_through_layer_refines_forward_and_passes_gradients_unchanged(
+    lorenz, model, method
+):
     to_series = ImageToSeries(lorenz.normalisation, "snake")
     flow = PolynomialFlow(model, dt=lorenz.dt)
-    kwargs = {"steps": 2, "method": "gauss-newton"}
+    kwargs = {"steps": 2, "method": method}
     unrolled = RefineLayer(to_series, flow, model.diameter, **kwargs)
     straight = RefineLayer(to_series, flow, model.diameter, gradient="straight-through", **kwargs)
     images = torch.from_numpy(apply_layout(lorenz.images[:2], "snake")).float().requires_grad_()
@@ -115,6 +118,8 @@ def test_a_straight_through_layer_refines_forward_and_passes_gradients_unchanged
     torch.testing.assert_close(images.grad, weights)  # the identity's gradient
     with pytest.raises(ChaosganError, match="refine_gradient"):
         load_config(overrides={**TINY, "physics": "identified", "refine_gradient": "none"})
+    with pytest.raises(ChaosganError, match="refinement method"):  # the layer checks too
+        RefineLayer(to_series, flow, model.diameter, steps=2, method="gauss_newton")
 
 
 def test_each_step_is_capped_so_garbage_cannot_diverge(lorenz, model):
@@ -152,7 +157,13 @@ def test_a_run_with_a_refinement_layer_samples_through_it_and_says_so(lorenz, tm
     for bad in ({"refine_steps": 101}, {"refine_rate": 0.0}, {"refine_momentum": 1.0}):
         with pytest.raises(ChaosganError, match="refine"):
             load_config(overrides={**TINY, "physics": "identified", **bad})
-    for bad in ({"refine_method": "newton"}, {"refine_damping": 0.0}):
+    bad_values = (
+        {"refine_method": "newton"},
+        {"refine_damping": 0.0},
+        {"refine_damping": 1.5},
+        {"refine_damping": float("nan")},
+    )
+    for bad in bad_values:
         with pytest.raises(ChaosganError, match="refine_(method|damping)"):
             load_config(overrides={**TINY, "physics": "identified", **bad})
     cfg = load_config(overrides={**TINY, "epochs": 1, "physics": "identified", "refine_steps": 4})

@@ -11,7 +11,7 @@ leaves a block-tridiagonal system in the odd blocks alone, half the size. After 
 halvings one block is left; the eliminated blocks then follow by back-substitution, level by
 level. Every level is a handful of batched ``d x d`` products over all blocks at once, so a
 system of ``N = 1023`` blocks takes 10 levels of vector operations where block Thomas elimination
-(:func:`chaosgan.gan.projection._block_tridiagonal_solve`, numpy) takes 1023 sequential steps:
+(as orbit projection does it in numpy, :mod:`chaosgan.gan.projection`) takes 1023 sequential steps:
 in torch, inside an autograd graph, that is the difference between milliseconds and seconds.
 For a symmetric positive-definite matrix every reduced matrix is a Schur complement, again
 symmetric positive definite, and the method is as stable as block Cholesky (Heller 1976).
@@ -36,6 +36,8 @@ def solve_block_tridiagonal(
     which it is stable; any N (the system is padded with identity blocks to ``2^k - 1``).
     """
     batch, n, d = rhs.shape
+    if n == 0:  # no unknowns
+        return rhs
     size = 1
     while size < n + 1:
         size *= 2

@@ -393,7 +393,7 @@ class TrainConfig:
 PHYSICS = ("off", "identified", "known")
 REFINE_METHODS = ("gradient", "gauss-newton")
 REFINE_GRADIENTS = ("unrolled", "straight-through")
-MAX_REFINE_STEPS = 100  # the refinement layer's unrolled steps: each costs a double backward
+MAX_REFINE_STEPS = 100  # the refinement layer's steps: unrolled, each costs a backward through it
 GENERATORS = ("dcgan", "resize", "recurrent")
 
 PRESETS: dict[str, dict[str, Any]] = {

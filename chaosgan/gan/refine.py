@@ -47,7 +47,7 @@ block-tridiagonal solve (:mod:`chaosgan.gan.blocksolve`), unrolled in the graph 
 gradient steps. On the same samples (256 series of a trained run, a throwaway measurement
 outside the repo) three steps with damping 0.01 took the median one-step error under the true
 flow from 0.063 to 0.005 (p99 0.129 to 0.057) and four to 0.004 (p99 0.030), where gradient
-steps need 40 for 0.006; a step costs about as much as three or four gradient steps.
+steps need 40 for 0.006; in training a step costs about as much as three gradient steps.
 
 The layer uses the identified model, learned from the training data (the true equations only for
 a run that says ``physics = "known"``); the samples' meta names the refinement. It is part of
@@ -61,7 +61,7 @@ from torch import nn
 
 from chaosgan.errors import ChaosganError
 from chaosgan.gan.blocksolve import solve_block_tridiagonal
-from chaosgan.gan.config import TrainConfig
+from chaosgan.gan.config import REFINE_GRADIENTS, REFINE_METHODS, TrainConfig
 from chaosgan.gan.models import ImageToSeries
 from chaosgan.gan.physics import PhysicsModel, PolynomialFlow, step_residuals
 from chaosgan.gan.shooting import ShootingLayer
@@ -114,7 +114,9 @@ def gauss_newton_series(
 ) -> torch.Tensor:
     """``steps`` damped Gauss-Newton steps towards orbits of ``flow`` for ``series``
     ``(B, T, D)`` (``params`` ``(B, P)`` as in :func:`refine_series`); see the module. Each
-    sample's step is capped at ``max_step * diameter``. Runs in float64 (the normal matrix's
+    sample's step is capped at ``max_step * diameter`` (sample by sample, as in
+    :func:`refine_series`: a capped step is no longer exactly the Gauss-Newton direction, but
+    one wild sample cannot shorten the whole series' step). Runs in float64 (the normal matrix's
     condition number grows like T^2 along the flow) and returns the input's dtype;
     differentiable when gradients are on, like :func:`refine_series`.
     """
@@ -163,6 +165,11 @@ class RefineLayer(nn.Module):
         gradient: str = "unrolled",
     ):
         super().__init__()
+        if method not in REFINE_METHODS or gradient not in REFINE_GRADIENTS:
+            raise ChaosganError(
+                f"refinement method must be one of {', '.join(REFINE_METHODS)} and gradient one "
+                f"of {', '.join(REFINE_GRADIENTS)}, got {method!r} and {gradient!r}"
+            )
         self.to_series, self.flow, self.diameter = to_series, flow, diameter
         self.steps, self.method, self.gradient = steps, method, gradient
         self.rate, self.momentum, self.damping = rate, momentum, damping

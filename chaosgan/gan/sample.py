@@ -84,10 +84,18 @@ def sample(
     dev = resolve_torch_device(device)
     ckpt = load_checkpoint(run, dev)
     config = apply_overrides(TrainConfig(), ckpt["config"], "checkpoint")
+    left_out: dict[str, Any] = {}  # the refinement layer a diagnostic draw leaves out
     if not refinement:
         if not config.refine_steps:
             raise ChaosganError(f"{run} has no refinement layer to leave out")
-        skipped = config
+        left_out = {
+            "method": config.refine_method,
+            "steps": 0,
+            "left_out": (
+                f"the generator's series before its {config.refine_steps}-step refinement "
+                "layer (after its shooting layer, if any; a diagnostic: not the run's samples)"
+            ),
+        }
         config = replace(config, refine_steps=0)
     meta = ckpt["data_meta"]
     cond: tuple[torch.Tensor, ...] = ()
@@ -137,15 +145,8 @@ def sample(
     physical = None  # the refinement's model inputs: the requested condition, physical units
     if config.condition:
         physical = torch.from_numpy(np.asarray(values, dtype=np.float32)[None]).to(dev)
-    if not refinement:
-        extra["refinement"] = {
-            "method": skipped.refine_method,
-            "steps": 0,
-            "left_out": (
-                f"the generator network's series before its {skipped.refine_steps}-step "
-                "refinement layer (a diagnostic: not the run's samples)"
-            ),
-        }
+    if left_out:
+        extra["refinement"] = left_out
     if config.refine_steps:  # part of the generator: its samples say so
         assert layers_model is not None  # output_layers refuses the layer without one
         extra["refinement"] = {
