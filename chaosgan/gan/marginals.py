@@ -62,13 +62,12 @@ def state_loss(
         raise ValueError(f"fake {tuple(fake.shape)} and real {tuple(real.shape)} differ in shape")
     if directions < 1:
         raise ValueError(f"directions must be >= 1, got {directions}")
-    dims = fake.shape[-1]
-    units = torch.randn(directions, dims, generator=torch.Generator().manual_seed(0))
+    units = torch.randn(directions, fake.shape[-1], generator=torch.Generator().manual_seed(0))
     units = (units / units.norm(dim=1, keepdim=True)).to(fake.dtype).to(fake.device)
-    a = (fake.reshape(-1, dims) / scale.to(fake.dtype)) @ units.T
-    b = (real.reshape(-1, dims).to(fake.dtype) / scale.to(fake.dtype)) @ units.T
-    a, b = torch.sort(a, dim=0).values, torch.sort(b, dim=0).values
-    return (a - b).abs().mean()
+    scale = scale.to(fake.dtype)
+    # each direction's projections are one "coordinate" of unit scale: the marginals' distance
+    along_fake, along_real = (fake / scale) @ units.T, (real.to(fake.dtype) / scale) @ units.T
+    return marginal_loss(along_fake, along_real, torch.ones_like(units[:, 0]))
 
 
 def wasserstein_1d(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
