@@ -15,6 +15,7 @@ from chaosgan.evaluate.metrics import successive_maxima
 from chaosgan.gan.config import load_config
 from chaosgan.gan.marginals import (
     band_log_power,
+    grouped_marginal_loss,
     marginal_loss,
     maxima_map_loss,
     spectrum_loss,
@@ -24,6 +25,7 @@ from chaosgan.gan.marginals import (
 )
 from chaosgan.gan.models import Generator, ImageToSeries
 from chaosgan.gan.train import train
+from chaosgan.simulate import ParamDraw
 
 
 def test_marginal_loss_equals_scipys_wasserstein_distance_over_std():
@@ -246,3 +248,55 @@ def test_a_run_with_a_matching_loss_logs_it_and_its_gradient_reaches_the_generat
     assert len(run.history[logged]) == 2 and all(0 < v < 10 for v in run.history[logged])
     others = {name for name, _ in LOSSES.values()} - {logged}
     assert not others & set(run.history)  # the terms switched off are not computed
+
+
+def test_grouped_marginal_loss_sees_conditions_swapped_that_the_mixture_cannot():
+    """Fakes that draw rho = 40's series when asked for 24 and 24's when asked for 40 have
+    exactly the mixture's marginals (the plain loss is 0), but matched within groups of
+    neighbouring condition values they score like a shrunk attractor; the true conditional
+    draw (other real series at the same values) stays near the floor. One group is the plain
+    loss."""
+    data = simulate("lorenz63", n=64, seed=3, vary={"rho": ParamDraw(choices=(24.0, 40.0))})
+    x = torch.from_numpy(data.trajectories).float()
+    rho = torch.from_numpy(data.series_params[:, 0]).float()
+    std = x.std(dim=(0, 1))
+    low, high = torch.where(rho == 24.0)[0], torch.where(rho == 40.0)[0]
+    k = min(len(low), len(high)) // 2
+    # a batch of 2k real series, k at each value, and fakes with the same conditions
+    real_idx = torch.cat([low[:k], high[:k]])
+    cond = rho[real_idx]
+    swapped = x[torch.cat([high[:k], low[:k]])]  # each fake from the other value
+    honest = x[torch.cat([low[k : 2 * k], high[k : 2 * k]])]  # other series, same value
+    real = x[real_idx]
+    assert marginal_loss(swapped, real, std).item() < 0.12  # the mixture barely moves
+    grouped = grouped_marginal_loss(swapped, real, std, cond, groups=2).item()
+    floor = grouped_marginal_loss(honest, real, std, cond, groups=2).item()
+    assert grouped > 0.3 and floor < 0.1, (grouped, floor)
+    assert grouped_marginal_loss(swapped, real, std, cond, groups=1).item() == pytest.approx(
+        marginal_loss(swapped, real, std).item(), rel=1e-6
+    )
+    with pytest.raises(ValueError, match="groups must lie"):
+        grouped_marginal_loss(swapped, real, std, cond, groups=2 * k + 1)
+
+
+@pytest.mark.parametrize(
+    "overrides, fragment",
+    [
+        ({"marginal_groups": 0}, "marginal_groups must lie"),
+        ({"marginal_groups": 65, "batch_size": 64}, "marginal_groups must lie"),
+        ({"marginal_groups": 4, "marginal_weight": 10.0}, "needs condition"),
+        ({"marginal_groups": 4, "condition": ["rho"]}, "needs condition"),
+    ],
+)
+def test_config_refuses_marginal_groups_without_a_conditional_marginal_term(overrides, fragment):
+    with pytest.raises(ChaosganError, match=fragment):
+        load_config(overrides=overrides)
+
+
+def test_a_conditional_run_with_grouped_marginals_logs_the_term(tmp_path):
+    data = simulate("lorenz63", n=16, seed=3, vary={"rho": ParamDraw(choices=(24.0, 40.0))})
+    tiny = {"latent_dim": 8, "g_width": 16, "d_width": 8, "batch_size": 8, "sample_every": 100}
+    overrides = {"condition": ["rho"], "marginal_weight": 10.0, "marginal_groups": 4}
+    cfg = load_config(overrides={**tiny, "epochs": 1, **overrides})
+    run = train(data, tmp_path / "run", cfg, device="cpu")
+    assert len(run.history["marginal"]) == 1 and 0 < run.history["marginal"][0] < 10

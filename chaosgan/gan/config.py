@@ -100,6 +100,11 @@ class TrainConfig:
             values of each coordinate and the real batch's, over each coordinate's standard
             deviation (the scorecard's ``wasserstein_over_std``), in the generator's loss from
             the first step; 0 switches it off. Against series drawn on too small an attractor.
+        marginal_groups: in a conditional run, the batch is sorted by its condition and the
+            marginals are matched within this many groups of neighbouring values
+            (``grouped_marginal_loss``), so each condition's marginals are matched, not only
+            the mixture's; 1 (the default) matches the whole batch at once. Needs
+            ``condition``, ``marginal_weight > 0`` and at most ``batch_size`` groups.
         maxima_weight: weight of return-map matching (``maxima_map_loss``): the sliced
             1-Wasserstein distance between the generated and the real batch's pairs of
             successive local maxima of each coordinate, over its standard deviation, from the
@@ -211,6 +216,7 @@ class TrainConfig:
     series_residual: bool = False
     series_residual_noise: float = 0.0
     marginal_weight: float = 0.0
+    marginal_groups: int = 1
     maxima_weight: float = 0.0
     state_weight: float = 0.0
     spectrum_weight: float = 0.0
@@ -340,6 +346,16 @@ class TrainConfig:
             raise ChaosganError("series_weight and physics_weight must be >= 0")
         if not self.marginal_weight >= 0:  # also rejects NaN
             raise ChaosganError(f"marginal_weight must be >= 0, got {self.marginal_weight}")
+        if not 1 <= self.marginal_groups <= self.batch_size:
+            raise ChaosganError(
+                f"marginal_groups must lie in [1, batch_size = {self.batch_size}], "
+                f"got {self.marginal_groups}"
+            )
+        if self.marginal_groups > 1 and not (self.condition and self.marginal_weight > 0):
+            raise ChaosganError(
+                "marginal_groups > 1 groups a conditional run's batch by its condition: it "
+                "needs condition and marginal_weight > 0"
+            )
         if not self.maxima_weight >= 0:
             raise ChaosganError(f"maxima_weight must be >= 0, got {self.maxima_weight}")
         if not self.state_weight >= 0:  # also rejects NaN

@@ -46,6 +46,7 @@ from chaosgan.gan.config import TrainConfig
 from chaosgan.gan.ema import standing_statistics, update_ema
 from chaosgan.gan.marginals import (
     band_log_power,
+    grouped_marginal_loss,
     marginal_loss,
     maxima_map_loss,
     spectrum_loss,
@@ -587,7 +588,12 @@ def _train(
             if coordinate_std is not None:
                 real_series = to_series(real.float())
             if cfg.marginal_weight > 0:
-                marginal = marginal_loss(fake_series, real_series, coordinate_std)
+                if cfg.marginal_groups > 1 and params is not None:  # within condition groups
+                    marginal = grouped_marginal_loss(
+                        fake_series, real_series, coordinate_std, params, cfg.marginal_groups
+                    )
+                else:
+                    marginal = marginal_loss(fake_series, real_series, coordinate_std)
                 loss_g = loss_g + cfg.marginal_weight * marginal
                 sums["marginal"] += marginal.detach()
             if cfg.state_weight > 0:
