@@ -22,11 +22,13 @@ teach a generator about the condition.
 from __future__ import annotations
 
 import argparse
+import sys
 
 import numpy as np
 import torch
 
 from chaosgan.dataset import load
+from chaosgan.errors import ChaosganError
 from chaosgan.gan.marginals import grouped_marginal_loss, marginal_loss
 
 
@@ -40,7 +42,11 @@ def main() -> None:
     args = ap.parse_args()
     ds = load(args.data)
     if ds.series_params is None:
-        raise SystemExit(f"error: {args.data} has no per-series parameters")
+        raise ChaosganError(f"{args.data} has no per-series parameters")
+    if not (1 <= args.groups <= args.batch <= len(ds.trajectories) and args.batches >= 1):
+        raise ChaosganError(
+            f"need 1 <= --groups <= --batch <= {len(ds.trajectories)} series and --batches >= 1"
+        )
     x = torch.from_numpy(ds.trajectories).float()
     value = torch.from_numpy(ds.series_params[:, 0]).float()
     std = x.std(dim=(0, 1))
@@ -69,4 +75,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except ChaosganError as exc:  # bad input: one line, exit 2
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
