@@ -59,7 +59,8 @@ def main() -> None:
     for _ in range(args.batches):
         idx = torch.from_numpy(rng.choice(n, args.batch, replace=False))
         step = torch.from_numpy(rng.choice([-1, 1], args.batch))
-        nearest = order[torch.clamp(rank[idx] + step, 0, n - 1)]  # a neighbour in the value
+        near = rank[idx] + step  # a neighbour in the value; at either end, the one inside
+        nearest = order[torch.where((near < 0) | (near >= n), rank[idx] - step, near)]
         anyone = torch.from_numpy(rng.choice(n, args.batch, replace=False))
         for name, other in (("conditional", nearest), ("ignores condition", anyone)):
             plain, grouped = rows[name]

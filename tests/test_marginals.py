@@ -27,6 +27,8 @@ from chaosgan.gan.models import Generator, ImageToSeries
 from chaosgan.gan.train import train
 from chaosgan.simulate import ParamDraw
 
+TINY = {"latent_dim": 8, "g_width": 16, "d_width": 8, "batch_size": 8, "sample_every": 100}
+
 
 def test_marginal_loss_equals_scipys_wasserstein_distance_over_std():
     rng = np.random.default_rng(0)
@@ -242,8 +244,7 @@ def test_a_run_with_a_matching_loss_logs_it_and_its_gradient_reaches_the_generat
     x = torch.from_numpy(data.trajectories).float()
     loss(fake, x, x.std(dim=(0, 1))).backward()
     assert next(g.parameters()).grad.abs().sum() > 0
-    tiny = {"latent_dim": 8, "g_width": 16, "d_width": 8, "batch_size": 8, "sample_every": 100}
-    cfg = load_config(overrides={**tiny, "epochs": 2, key: 10.0})
+    cfg = load_config(overrides={**TINY, "epochs": 2, key: 10.0})
     run = train(data, tmp_path / "run", cfg, device="cpu")
     assert len(run.history[logged]) == 2 and all(0 < v < 10 for v in run.history[logged])
     others = {name for name, _ in LOSSES.values()} - {logged}
@@ -252,7 +253,7 @@ def test_a_run_with_a_matching_loss_logs_it_and_its_gradient_reaches_the_generat
 
 def test_grouped_marginal_loss_sees_conditions_swapped_that_the_mixture_cannot():
     """Fakes that draw rho = 40's series when asked for 24 and 24's when asked for 40 have
-    exactly the mixture's marginals (the plain loss is 0), but matched within groups of
+    the mixture's marginals (the plain loss stays near its floor), but matched within groups of
     neighbouring condition values they score like a shrunk attractor; the true conditional
     draw (other real series at the same values) stays near the floor. One group is the plain
     loss."""
@@ -295,8 +296,7 @@ def test_config_refuses_marginal_groups_without_a_conditional_marginal_term(over
 
 def test_a_conditional_run_with_grouped_marginals_logs_the_term(tmp_path):
     data = simulate("lorenz63", n=16, seed=3, vary={"rho": ParamDraw(choices=(24.0, 40.0))})
-    tiny = {"latent_dim": 8, "g_width": 16, "d_width": 8, "batch_size": 8, "sample_every": 100}
     overrides = {"condition": ["rho"], "marginal_weight": 10.0, "marginal_groups": 4}
-    cfg = load_config(overrides={**tiny, "epochs": 1, **overrides})
+    cfg = load_config(overrides={**TINY, "epochs": 1, **overrides})
     run = train(data, tmp_path / "run", cfg, device="cpu")
     assert len(run.history["marginal"]) == 1 and 0 < run.history["marginal"][0] < 10

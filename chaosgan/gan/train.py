@@ -588,7 +588,7 @@ def _train(
             if coordinate_std is not None:
                 real_series = to_series(real.float())
             if cfg.marginal_weight > 0:
-                if cfg.marginal_groups > 1 and params is not None:  # within condition groups
+                if cfg.marginal_groups > 1:  # within condition groups (a conditional run)
                     marginal = grouped_marginal_loss(
                         fake_series, real_series, coordinate_std, params, cfg.marginal_groups
                     )
