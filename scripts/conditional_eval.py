@@ -79,7 +79,7 @@ def train_stage(out: Path, args: argparse.Namespace) -> dict:
     run, done = out / "run", out / "trained.json"
     if not done.exists():
         start = time.perf_counter()
-        common = ["--epochs", args.epochs, "--seed", 0, "--device", "cpu"]
+        common = ["--epochs", args.epochs, "--seed", args.seed, "--device", "cpu"]
         resumed = (run / "checkpoints" / "last.pt").exists()
         if resumed:
             chaosgan("train", data, "--out", run, "--resume", *common)
@@ -291,6 +291,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, default=ROOT / "results" / "conditional")
     p.add_argument("--epochs", type=int, default=60)
+    p.add_argument("--seed", type=int, default=0, help="the training seed (the data's stay)")
     p.add_argument("--n-train", type=int, default=1000)
     p.add_argument("--n-eval", type=int, default=500)
     p.add_argument("--n-grid", type=int, default=200, help="series per grid value")

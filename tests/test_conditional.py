@@ -12,7 +12,13 @@ from chaosgan.errors import ChaosganError
 from chaosgan.gan.checkpoint import load_checkpoint
 from chaosgan.gan.condition import Condition, ExtrapolationWarning
 from chaosgan.gan.config import load_config
-from chaosgan.gan.models import Discriminator, Generator, SeriesCritic
+from chaosgan.gan.models import (
+    ConditionalBatchNorm2d,
+    Discriminator,
+    Generator,
+    SeriesCritic,
+    make_generator,
+)
 from chaosgan.gan.sample import sample
 from chaosgan.gan.train import train
 from chaosgan.simulate import ParamDraw, random_initial_states, simulate_states
@@ -179,6 +185,36 @@ def test_projection_discriminator_adds_the_embedded_condition():
         g(z)
 
 
+def test_conditional_batchnorm_scales_and_shifts_by_the_condition():
+    torch.manual_seed(0)
+    cbn = ConditionalBatchNorm2d(4, cond_dim=1).train()
+    x = torch.randn(6, 4, 5, 5)
+    y = torch.linspace(-1, 1, 6)[:, None]
+    plain = torch.nn.functional.batch_norm(x, None, None, training=True)
+    gain = 1 + cbn.gain(y)[:, :, None, None]
+    want = gain * plain + cbn.shift(y)[:, :, None, None]
+    np.testing.assert_allclose(cbn(x, y).detach(), want.detach(), rtol=1e-5, atol=1e-5)
+    with torch.no_grad():  # a condition-blind scale and shift: BatchNorm with an affine map
+        for layer in (cbn.gain, cbn.shift):
+            layer.weight.zero_()
+            layer.bias.fill_(0.5)
+    np.testing.assert_allclose(cbn(x, y).detach(), (1.5 * plain + 0.5).detach(), atol=1e-5)
+    with pytest.raises(ValueError, match="needs the condition"):
+        cbn(x, None)
+    # in the generator the condition reaches every stage, not only the input: with its input
+    # weights for y zeroed, the output still depends on y through the normalisations
+    g = make_generator("dcgan", 8, 16, "raster", cond_dim=1, cond_norm=True).train()
+    norms = [m for m in g.modules() if isinstance(m, ConditionalBatchNorm2d)]
+    assert len(norms) == 3
+    with torch.no_grad():
+        g.net[0].weight[8:] = 0  # the rows of the concatenated condition
+    z = torch.randn(4, 8)
+    y = torch.tensor([[-1.0], [-0.5], [0.5], [1.0]])
+    assert not torch.allclose(g(z, y), g(z, torch.zeros(4, 1)))
+    with pytest.raises(ValueError, match="convolutional generators"):
+        make_generator("recurrent", 8, 16, "raster", cond_dim=1, cond_norm=True)
+
+
 def test_condition_with_known_physics_is_refused_and_data_must_vary_it(lorenz_small, tmp_path):
     with pytest.raises(ChaosganError, match="physics = 'known' with condition"):
         load_config("best", overrides={"condition": ["rho"], "physics": "known"})
@@ -186,6 +222,9 @@ def test_condition_with_known_physics_is_refused_and_data_must_vary_it(lorenz_sm
         train(lorenz_small, tmp_path / "r", load_config(overrides={**TINY, "condition": ["rho"]}))
     with pytest.raises(ChaosganError, match="list of names"):
         load_config(overrides={"condition": "rho"})
+    for extra in ({}, {"condition": ["rho"], "generator": "recurrent"}):
+        with pytest.raises(ChaosganError, match="cond_norm"):
+            load_config(overrides={"cond_norm": True, **extra})
 
 
 @pytest.fixture(scope="module")
@@ -323,8 +362,9 @@ def test_scorecard_warns_on_other_parameters_and_needs_a_floor_for_varying_data(
     [
         {"loss": "wgan", "gp_weight": 10.0, "series_weight": 1.0, "series_width": 8},
         {"generator": "recurrent", "g_width": 8},
+        {"cond_norm": True},
     ],
-    ids=["wgan-gp with both critics", "recurrent generator"],
+    ids=["wgan-gp with both critics", "recurrent generator", "conditional BatchNorm"],
 )
 def test_conditional_runs_with_the_other_losses_and_generators(two_rho, tmp_path, extra):
     cfg = load_config(overrides={**TINY, "condition": ["rho"], "epochs": 1, **extra})

@@ -60,6 +60,10 @@ class TrainConfig:
             "identified"`` the model is identified with the condition as a variable
             (:mod:`chaosgan.identify.parametric`) and given each series' value; ``known``
             physics and the shooting layer are not available for a conditional run.
+        cond_norm: in a conditional run, give the condition to every BatchNorm of the
+            convolutional generator as well (conditional BatchNorm, scale and shift linear in
+            the condition: :class:`~chaosgan.gan.models.ConditionalBatchNorm2d`), not only
+            concatenated to z; off by default.
     Optimisation:
         epochs: passes over the data.
         batch_size: images per step (per process under DDP).
@@ -195,6 +199,7 @@ class TrainConfig:
     layout: str = "raster"
     pack: int = 1
     condition: list[str] = field(default_factory=list)
+    cond_norm: bool = False
     epochs: int = 200
     batch_size: int = 64
     lr_g: float = 2e-4
@@ -395,6 +400,11 @@ class TrainConfig:
                 f"physics = 'known' with condition {', '.join(self.condition)}: a conditional "
                 "run's model is identified with the condition as a variable; use physics = "
                 "'identified'"
+            )
+        if self.cond_norm and not (self.condition and self.generator != "recurrent"):
+            raise ChaosganError(
+                "cond_norm gives the condition to the convolutional generator's BatchNorms: it "
+                "needs condition and generator dcgan or resize"
             )
         if self.condition and self.shooting:
             raise ChaosganError("shooting is not available for a conditional run")

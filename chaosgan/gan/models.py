@@ -22,11 +22,13 @@ dynamics (how a state moves on to the next) and many per series, so it learns fa
 
 Conditional models (``cond_dim > 0``, a vector y of system parameters scaled to [-1, 1]): the
 generator takes y concatenated to z (Mirza & Osindero 2014, "Conditional generative adversarial
-nets"), and both critics are *projection discriminators* (Miyato & Koyama 2018, "cGANs with
-projection discriminator", ICLR): the logit gains ``<embed(y), phi(x)>``, the inner product of
-a learnt embedding of the condition with the critic's features. For a continuous y the
-embedding is linear (spectrally normalised like the rest of the critic); with PacGAN packs the
-conditions of a pack are concatenated, as its images are. The projection form makes the critic
+nets"), and optionally (``cond_norm``) at every stage as well, through conditional BatchNorm
+(:class:`ConditionalBatchNorm2d`), and both critics are *projection discriminators* (Miyato &
+Koyama 2018, "cGANs with projection discriminator", ICLR): the logit gains
+``<embed(y), phi(x)>``, the inner product of a learnt embedding of the condition with the
+critic's features. For a continuous y the embedding is linear (spectrally normalised like the
+rest of the critic); with PacGAN packs the conditions of a pack are concatenated, as its images
+are. The projection form makes the critic
 model the log-ratio of the conditional densities, which is what a conditional generator needs
 to be told, and unlike concatenating y to the input it cannot ignore the condition cheaply.
 
@@ -91,37 +93,78 @@ class Generator(nn.Module):
         cond_dim: int = 0,
         upsample: str = "transposed",
         margin: int = 0,
+        cond_norm: bool = False,
     ):
         super().__init__()
         w = width
         self.cond_dim, self.margin = cond_dim, margin
+        if cond_norm and not cond_dim:
+            raise ValueError("conditional BatchNorm needs a condition (cond_dim > 0)")
         if upsample not in UPSAMPLING:
             raise ValueError(f"upsample must be one of {UPSAMPLING}, got {upsample!r}")
         if margin not in G_MARGINS:
             raise ValueError(f"margin must be one of {G_MARGINS}, got {margin}")
         up = conv_transpose2d if upsample == "transposed" else resize_conv2d
         first = 4 + margin // 4  # three doublings: a margin of 4 pixels per extra first pixel
+
+        def norm(features: int) -> nn.Module:
+            if cond_norm:
+                return ConditionalBatchNorm2d(features, cond_dim)
+            return nn.BatchNorm2d(features)
+
         self.net = nn.Sequential(
             conv_transpose2d(latent_dim + cond_dim, w, first, 1, 0),  # 1 -> 4 (+ margin)
-            nn.BatchNorm2d(w),
+            norm(w),
             nn.ReLU(True),
             up(w, w // 2, 4, 2, 1),  # 4 -> 8
-            nn.BatchNorm2d(w // 2),
+            norm(w // 2),
             nn.ReLU(True),
             up(w // 2, w // 4, 4, 2, 1),  # 8 -> 16
-            nn.BatchNorm2d(w // 4),
+            norm(w // 4),
             nn.ReLU(True),
             up(w // 4, channels, 4, 2, 1),  # 16 -> 32
             nn.Tanh(),
         )
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        canvas = self.net(_with_condition(z, y, self.cond_dim)[:, :, None, None])
+        canvas = _with_condition(z, y, self.cond_dim)[:, :, None, None]
+        for layer in self.net:
+            is_conditional = isinstance(layer, ConditionalBatchNorm2d)
+            canvas = layer(canvas, y) if is_conditional else layer(canvas)
         m = self.margin
         return canvas[:, :, m : m + IMAGE_SIDE, m : m + IMAGE_SIDE] if m else canvas
 
 
 UPSAMPLING = ("transposed", "resize")
+
+
+class ConditionalBatchNorm2d(nn.Module):
+    """BatchNorm whose scale and shift are linear functions of the condition y ``(B, cond_dim)``:
+    ``(1 + gain(y)) * norm(x) + shift(y)``, per channel.
+
+    Conditional normalisation (de Vries et al. 2017, "Modulating early visual processing by
+    language"; Dumoulin, Shlens & Kudlur 2017, "A learned representation for artistic style")
+    gives the condition a direct say at every stage of the generator, where concatenating it to
+    z leaves the later stages to read it from the features of the first; Miyato & Koyama (2018)
+    pair it with the projection discriminator. The statistics are those of the whole batch (a
+    mixture of conditions), as in BigGAN (Brock et al. 2019), so the sampler's standing
+    statistics (:func:`~chaosgan.gan.ema.standing_statistics`) stay those of the training
+    mixture. Initialised by :func:`init_weights` like the generator's other linear maps
+    (N(0, 0.02) weights, zero biases), it starts as a BatchNorm of scale about 1.
+    """
+
+    def __init__(self, features: int, cond_dim: int):
+        super().__init__()
+        self.norm = nn.BatchNorm2d(features, affine=False)
+        self.gain = nn.Linear(cond_dim, features)
+        self.shift = nn.Linear(cond_dim, features)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        if y is None:
+            raise ValueError("conditional BatchNorm needs the condition y")
+        y = y.to(x.dtype)
+        scale = 1 + self.gain(y)[:, :, None, None]
+        return scale * self.norm(x) + self.shift(y)[:, :, None, None]
 
 
 def _with_condition(z: torch.Tensor, y: torch.Tensor | None, cond_dim: int) -> torch.Tensor:
@@ -233,17 +276,32 @@ class RecurrentGenerator(nn.Module):
 
 
 def make_generator(
-    kind: str, latent_dim: int, width: int, layout: str, cond_dim: int = 0, margin: int = 0
+    kind: str,
+    latent_dim: int,
+    width: int,
+    layout: str,
+    cond_dim: int = 0,
+    margin: int = 0,
+    cond_norm: bool = False,
 ) -> nn.Module:
     """The generator a config names: ``dcgan`` (:class:`Generator`, ``width`` channels at 4x4,
-    drawn with a ``margin`` cropped off), ``resize`` (the same with resize-convolutions,
-    ``upsample="resize"``) or ``recurrent`` (:class:`RecurrentGenerator`, ``width`` hidden
-    units, drawing in ``layout``; no margin); each maps z ``(B, latent_dim)`` (and a condition
+    drawn with a ``margin`` cropped off, the condition also given to every BatchNorm with
+    ``cond_norm``), ``resize`` (the same with resize-convolutions, ``upsample="resize"``) or
+    ``recurrent`` (:class:`RecurrentGenerator`, ``width`` hidden units, drawing in ``layout``;
+    no margin, no ``cond_norm``); each maps z ``(B, latent_dim)`` (and a condition
     ``(B, cond_dim)`` when ``cond_dim > 0``) to images in the GAN's layout."""
-    if kind == "dcgan":
-        return Generator(latent_dim, width, cond_dim=cond_dim, margin=margin)
-    if kind == "resize":
-        return Generator(latent_dim, width, cond_dim=cond_dim, upsample="resize", margin=margin)
+    if kind in ("dcgan", "resize"):
+        upsample = "transposed" if kind == "dcgan" else "resize"
+        return Generator(
+            latent_dim,
+            width,
+            cond_dim=cond_dim,
+            upsample=upsample,
+            margin=margin,
+            cond_norm=cond_norm,
+        )
+    if cond_norm:
+        raise ValueError(f"conditional BatchNorm is for the convolutional generators, not {kind}")
     if kind == "recurrent":
         return RecurrentGenerator(latent_dim, width, layout, cond_dim=cond_dim)
     raise ValueError(f"unknown generator {kind!r}")
@@ -430,6 +488,6 @@ def init_weights(module: nn.Module) -> None:
         nn.init.normal_(target, 0.0, 0.02)
         if module.bias is not None:
             nn.init.zeros_(module.bias)
-    elif isinstance(module, nn.BatchNorm2d):
+    elif isinstance(module, nn.BatchNorm2d) and module.affine:  # conditional ones have none
         nn.init.normal_(module.weight, 1.0, 0.02)
         nn.init.zeros_(module.bias)

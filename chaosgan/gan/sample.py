@@ -129,7 +129,13 @@ def sample(
         )
     c = len(config.condition)
     g = make_generator(
-        config.generator, config.latent_dim, config.g_width, config.layout, c, config.g_margin
+        config.generator,
+        config.latent_dim,
+        config.g_width,
+        config.layout,
+        c,
+        config.g_margin,
+        config.cond_norm,
     )
     g = g.to(dev)
     try:

@@ -115,7 +115,13 @@ def build_run(
     torch.manual_seed(config.seed)  # weight initialisation only; training uses its own generators
     c = len(config.condition)
     g = make_generator(
-        config.generator, config.latent_dim, config.g_width, config.layout, c, config.g_margin
+        config.generator,
+        config.latent_dim,
+        config.g_width,
+        config.layout,
+        c,
+        config.g_margin,
+        config.cond_norm,
     )
     g = g.to(device)
     d = Discriminator(config.d_width, pack=config.pack, cond_dim=c).to(device)
