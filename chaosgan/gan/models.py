@@ -53,7 +53,7 @@ from chaosgan.encoding import (
     Normalisation,
     layout_order,
 )
-from chaosgan.gan.config import G_MARGINS
+from chaosgan.gan.config import G_MARGINS, TrainConfig
 from chaosgan.gan.layers import conv1d, conv2d, conv_transpose2d, linear
 
 # On the CPU the critic's convolutions slow down per image once a batch's activations outgrow the
@@ -305,6 +305,20 @@ def make_generator(
     if kind == "recurrent":
         return RecurrentGenerator(latent_dim, width, layout, cond_dim=cond_dim)
     raise ValueError(f"unknown generator {kind!r}")
+
+
+def generator_for(config: TrainConfig) -> nn.Module:
+    """The generator ``config`` describes (:func:`make_generator` with its architecture fields
+    and one condition input per name in ``config.condition``)."""
+    return make_generator(
+        config.generator,
+        config.latent_dim,
+        config.g_width,
+        config.layout,
+        len(config.condition),
+        config.g_margin,
+        config.cond_norm,
+    )
 
 
 class Discriminator(nn.Module):

@@ -43,7 +43,7 @@ from chaosgan.gan.checkpoint import load_checkpoint
 from chaosgan.gan.condition import Condition, ExtrapolationWarning
 from chaosgan.gan.config import TrainConfig, apply_overrides
 from chaosgan.gan.ema import standing_statistics
-from chaosgan.gan.models import ImageToSeries, make_generator
+from chaosgan.gan.models import ImageToSeries, generator_for
 from chaosgan.gan.physics import PhysicsModel, PolynomialFlow, physics_model
 from chaosgan.gan.projection import project as project_orbits
 from chaosgan.gan.refine import OutputLayers, output_layers
@@ -127,17 +127,7 @@ def sample(
         raise ChaosganError(
             f"{run} is not a conditional run: it takes no --condition (got {', '.join(condition)})"
         )
-    c = len(config.condition)
-    g = make_generator(
-        config.generator,
-        config.latent_dim,
-        config.g_width,
-        config.layout,
-        c,
-        config.g_margin,
-        config.cond_norm,
-    )
-    g = g.to(dev)
+    g = generator_for(config).to(dev)
     try:
         g.load_state_dict(ckpt["generator_ema"])
     except RuntimeError as exc:

@@ -57,8 +57,8 @@ from chaosgan.gan.models import (
     ImageToSeries,
     SeriesCritic,
     difference_scale,
+    generator_for,
     init_weights,
-    make_generator,
 )
 from chaosgan.gan.physics import (
     PhysicsModel,
@@ -114,16 +114,7 @@ def build_run(
     """
     torch.manual_seed(config.seed)  # weight initialisation only; training uses its own generators
     c = len(config.condition)
-    g = make_generator(
-        config.generator,
-        config.latent_dim,
-        config.g_width,
-        config.layout,
-        c,
-        config.g_margin,
-        config.cond_norm,
-    )
-    g = g.to(device)
+    g = generator_for(config).to(device)
     d = Discriminator(config.d_width, pack=config.pack, cond_dim=c).to(device)
     if config.generator != "recurrent":  # the recurrent one keeps torch's GRU and Linear defaults
         g.apply(init_weights)
