@@ -28,9 +28,9 @@ Koyama 2018, "cGANs with projection discriminator", ICLR): the logit gains
 ``<embed(y), phi(x)>``, the inner product of a learnt embedding of the condition with the
 critic's features. For a continuous y the embedding is linear (spectrally normalised like the
 rest of the critic); with PacGAN packs the conditions of a pack are concatenated, as its images
-are. The projection form makes the critic
-model the log-ratio of the conditional densities, which is what a conditional generator needs
-to be told, and unlike concatenating y to the input it cannot ignore the condition cheaply.
+are. The projection form makes the critic model the log-ratio of the conditional densities,
+which is what a conditional generator needs to be told, and unlike concatenating y to the input
+it cannot ignore the condition cheaply.
 
 :class:`RecurrentGenerator` is the sequence models' alternative to drawing an image: a GRU (Cho et
 al. 2014) produces the series step by step, as recurrent GANs for time series do (C-RNN-GAN,
