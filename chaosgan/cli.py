@@ -262,6 +262,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         "shape": [n, t, d],
         "images": ds.images is not None,
         "series_params": _series_param_ranges(ds),
+        "coordinates": ds.coordinate_stats(),
         "meta": ds.meta,
     }
     if args.json:
@@ -273,6 +274,11 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(f"  images: {'yes' if ds.images is not None else 'no'}, chaosgan {m['version']}")
         for name, (lo, hi) in summary["series_params"].items():
             print(f"  per series: {name} in [{lo:g}, {hi:g}]")
+        for name, st in summary["coordinates"].items():
+            print(
+                f"  {name}: mean {st['mean']:.4g}, std {st['std']:.4g}, "
+                f"1st-99th percentile {st['p1']:.4g} to {st['p99']:.4g}"
+            )
     return 0
 
 
@@ -280,7 +286,9 @@ def add_info(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "info",
         help="validate a dataset and print what it holds",
-        description="Load a dataset (validating it fully, without pickle) and summarise it.",
+        description="Load a dataset (validating it fully, without pickle) and summarise it: "
+        "shape, system, per-series parameters, and each coordinate's mean, standard deviation "
+        "and 1st-99th percentile range over all samples (the data's units).",
     )
     p.add_argument("data", help="dataset .npz")
     p.add_argument("--json", action="store_true", help="print a JSON summary")

@@ -105,6 +105,23 @@ class Dataset:
         names = self.meta.get("coordinates")
         return list(names) if names and len(names) == d else [f"x{i}" for i in range(d)]
 
+    def coordinate_stats(self) -> dict[str, dict[str, float]]:
+        """Each coordinate's spread over every series and sample, in the data's units: mean,
+        standard deviation and the 1st and 99th percentiles (``p1``, ``p99``), keyed by
+        coordinate name. A first look at a generator's output: one drawn on too small a scale,
+        or missing a tail, shows here before any scorecard."""
+        flat = self.trajectories.reshape(-1, self.trajectories.shape[2])
+        p1, p99 = np.percentile(flat, [1, 99], axis=0)
+        return {
+            name: {
+                "mean": float(flat[:, i].mean()),
+                "std": float(flat[:, i].std()),
+                "p1": float(p1[i]),
+                "p99": float(p99[i]),
+            }
+            for i, name in enumerate(self.coordinate_names)
+        }
+
     def sha256(self) -> str:
         """Identity of the data: sha256 of the trajectories (float64, C order, shape included).
 

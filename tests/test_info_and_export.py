@@ -25,6 +25,24 @@ def test_info_summarises_a_valid_dataset(capsys, lorenz_small_path, lorenz_small
     assert summary["meta"] == lorenz_small.meta
 
 
+def test_info_gives_each_coordinates_spread_in_data_units(capsys, lorenz_small_path, lorenz_small):
+    assert main(["info", str(lorenz_small_path), "--json"]) == 0
+    stats = json.loads(capsys.readouterr().out)["coordinates"]
+    assert list(stats) == ["x", "y", "z"]
+    z = lorenz_small.trajectories[..., 2]
+    assert stats["z"]["mean"] == pytest.approx(z.mean())
+    assert stats["z"]["std"] == pytest.approx(z.std())
+    # 1% of the samples lie below p1 and 1% above p99 (to the sampling grain)
+    for i, name in enumerate(stats):
+        c = lorenz_small.trajectories[..., i]
+        assert np.mean(c < stats[name]["p1"]) == pytest.approx(0.01, abs=1e-3)
+        assert np.mean(c > stats[name]["p99"]) == pytest.approx(0.01, abs=1e-3)
+    assert 0 < stats["z"]["p1"] < stats["z"]["mean"] < stats["z"]["p99"]  # Lorenz's z > 0
+    assert main(["info", str(lorenz_small_path)]) == 0
+    out = capsys.readouterr().out
+    assert f"z: mean {stats['z']['mean']:.4g}, std {stats['z']['std']:.4g}" in out
+
+
 def test_png_export_holds_exactly_the_8_bit_levels(lorenz_small, tmp_path):
     image = lorenz_small.images[5]
     save_png(image, tmp_path / "a.png")
