@@ -212,7 +212,36 @@ def table(out: Path, values: list[float], relax: int = 0) -> str:
             + f" | {one:.3f} | {m['diversity_ratio']['generated']:.2f} | "
             + f"{m['discriminative_accuracy']['generated']:.2f} | {real:.1f} / {gen:.1f} |"
         )
-    return head + "\n".join(rows) + "\n" + spread_table(out, values, relax)
+    grid = "" if relax else grid_table(out)
+    return head + "\n".join(rows) + "\n" + spread_table(out, values, relax) + grid
+
+
+def grid_entries(out: Path) -> list[dict]:
+    """The grid stage's results (``grid/rho_<value>.json``), in increasing rho."""
+    return sorted(
+        (json.loads(p.read_text()) for p in (out / "grid").glob("rho_*.json")),
+        key=lambda e: e["rho"],
+    )
+
+
+def grid_table(out: Path) -> str:
+    """The figure's left panel as numbers: at each grid value, the largest exponent from the
+    equations (QR) and the median Rosenstein exponent of real and generated series (the mean
+    over x, y and z), per time unit."""
+    entries = grid_entries(out)
+    if not entries:
+        return ""
+    lines = [
+        "",
+        "| rho | QR | Rosenstein real (mean of x, y, z) | generated |",
+        "|---:|---:|---:|---:|",
+    ]
+    for e in entries:
+        real, gen = (
+            np.mean(list(e[side]["rosenstein_median"].values())) for side in ("real", "generated")
+        )
+        lines.append(f"| {e['rho']:g} | {e['qr_largest']:.2f} | {real:.2f} | {gen:.2f} |")
+    return "\n".join(lines) + "\n"
 
 
 def spread_table(out: Path, values: list[float], relax: int = 0) -> str:
@@ -221,6 +250,7 @@ def spread_table(out: Path, values: list[float], relax: int = 0) -> str:
     loops shows here before anywhere else), the mean local maximum, and how little of each
     maximum the one before explains (``metrics.maxima_map_unexplained``: Lorenz's return map,
     0 deterministic, 1 random)."""
+    from chaosgan.dataset import load
     from chaosgan.evaluate.metrics import maxima_map_unexplained, successive_maxima
 
     lines = [
@@ -233,16 +263,17 @@ def spread_table(out: Path, values: list[float], relax: int = 0) -> str:
         folder = folder_of(out, rho, relax)
         if not (folder / "report" / "report.json").exists():
             continue
-        real, gen = (np.load(folder / f)["trajectories"] for f in ("real.npz", "generated.npz"))
+        real, gen = (load(folder / f) for f in ("real.npz", "generated.npz"))
+        stats = real.coordinate_stats(), gen.coordinate_stats()
         for c, name in enumerate("xyz"):
-            r, g = real[:, :, c], gen[:, :, c]
-            (r1, r99), (g1, g99) = np.quantile(r, [0.01, 0.99]), np.quantile(g, [0.01, 0.99])
+            rs, gs = stats[0][name], stats[1][name]
+            r, g = real.trajectories[:, :, c], gen.trajectories[:, :, c]
             peaks = [successive_maxima(x)[0].mean() for x in (r, g)]
             unexplained = [maxima_map_unexplained(x) for x in (r, g)]
             lines.append(
-                f"| {rho:g} | {name} | {r1:.1f} to {r99:.1f} | {g1:.1f} to {g99:.1f} | "
-                f"{r.std():.2f} / {g.std():.2f} | {peaks[0]:.1f} / {peaks[1]:.1f} | "
-                f"{unexplained[0]:.2f} / {unexplained[1]:.2f} |"
+                f"| {rho:g} | {name} | {rs['p1']:.1f} to {rs['p99']:.1f} | "
+                f"{gs['p1']:.1f} to {gs['p99']:.1f} | {rs['std']:.2f} / {gs['std']:.2f} | "
+                f"{peaks[0]:.1f} / {peaks[1]:.1f} | {unexplained[0]:.2f} / {unexplained[1]:.2f} |"
             )
     return "\n".join(lines) + "\n"
 
@@ -253,10 +284,7 @@ def figure(out: Path) -> Path | None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    entries = sorted(
-        (json.loads(p.read_text()) for p in (out / "grid").glob("rho_*.json")),
-        key=lambda e: e["rho"],
-    )
+    entries = grid_entries(out)
     if not entries:
         return None
     rho = np.array([e["rho"] for e in entries])
