@@ -51,6 +51,49 @@ def test_marginal_loss_ignores_order_and_is_zero_on_a_permutation_of_the_real_va
     assert marginal_loss(shuffled, real, torch.ones(3)).item() == 0.0
 
 
+def test_second_order_loss_is_the_rms_gap_of_sorted_values_and_weighs_a_missing_tail_more():
+    """W2 on the line is the root mean square gap of the sorted values (hand-checked on a tiny
+    case, then numpy on random data). Against two fakes at the same W1 from the real values, one
+    shifted as a whole and one with its lowest tenth drawn too far, W1 cannot choose; W2 ranks the
+    wrong tail worse, and its gradient pulls the tail values harder than the rest."""
+    hand = marginal_loss(
+        torch.tensor([[[0.0], [1.0], [5.0]]]),
+        torch.tensor([[[3.0], [1.0], [1.0]]]),
+        torch.ones(1),
+        2,
+    )  # sorted gaps 1, 0, 2: sqrt(5 / 3)
+    assert hand.item() == pytest.approx(np.sqrt(5 / 3), rel=1e-6)
+    rng = np.random.default_rng(4)
+    real, fake = rng.normal(size=(4, 64, 3)), rng.standard_t(3, size=(4, 64, 3))
+    gaps = np.sort(fake.reshape(-1, 3), axis=0) - np.sort(real.reshape(-1, 3), axis=0)
+    expected = np.mean(np.sqrt(np.mean(gaps**2, axis=0)) / [1.0, 2.0, 4.0])
+    got = marginal_loss(
+        torch.from_numpy(fake), torch.from_numpy(real), torch.tensor([1.0, 2.0, 4.0]), 2
+    )
+    assert got.item() == pytest.approx(expected, rel=1e-6)
+    assert (
+        got.item()
+        > marginal_loss(
+            torch.from_numpy(fake), torch.from_numpy(real), torch.tensor([1.0, 2.0, 4.0])
+        ).item()
+    )
+
+    real = torch.sort(torch.randn(1000, generator=torch.Generator().manual_seed(5))).values
+    shifted = real + 0.5  # every value 0.5 off
+    tail = real.clone()
+    tail[:100] -= 5.0  # the lowest tenth 5 lower (still sorted): the same mean gap
+    one, two = (real.reshape(1, -1, 1), torch.ones(1))
+    w1 = [marginal_loss(f.reshape(1, -1, 1), one, two).item() for f in (shifted, tail)]
+    assert w1[0] == pytest.approx(w1[1], rel=1e-5)
+    w2 = [marginal_loss(f.reshape(1, -1, 1), one, two, 2).item() for f in (shifted, tail)]
+    assert w2[1] > 3 * w2[0]  # sqrt(2.5) against 0.5
+    tail.requires_grad_(True)
+    marginal_loss(tail.reshape(1, -1, 1), one, two, 2).backward()
+    assert tail.grad[:100].abs().min() > 100 * tail.grad[100:].abs().max()
+    with pytest.raises(ValueError, match="order must be 1 or 2"):
+        marginal_loss(shifted.reshape(1, -1, 1), one, two, 3)
+
+
 def test_marginal_loss_gradient_widens_a_shrunk_attractor():
     """Series drawn at 60% of the real amplitude: gradient steps on the loss widen them back."""
     real = torch.randn(4, 256, 3, generator=torch.Generator().manual_seed(2)) * 8.0 + 25.0
@@ -294,9 +337,27 @@ def test_config_refuses_marginal_groups_without_a_conditional_marginal_term(over
         load_config(overrides=overrides)
 
 
-def test_a_conditional_run_with_grouped_marginals_logs_the_term(tmp_path):
+@pytest.mark.parametrize(
+    "overrides, fragment",
+    [
+        ({"marginal_order": 3, "marginal_weight": 10.0}, "marginal_order must be 1 or 2"),
+        ({"marginal_order": 2}, "needs marginal_weight"),
+    ],
+)
+def test_config_refuses_a_marginal_order_other_than_1_or_2_or_without_the_term(overrides, fragment):
+    with pytest.raises(ChaosganError, match=fragment):
+        load_config(overrides=overrides)
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_a_conditional_run_with_grouped_marginals_logs_the_term(order, tmp_path):
     data = simulate("lorenz63", n=16, seed=3, vary={"rho": ParamDraw(choices=(24.0, 40.0))})
-    overrides = {"condition": ["rho"], "marginal_weight": 10.0, "marginal_groups": 4}
+    overrides = {
+        "condition": ["rho"],
+        "marginal_weight": 10.0,
+        "marginal_groups": 4,
+        "marginal_order": order,
+    }
     cfg = load_config(overrides={**TINY, "epochs": 1, **overrides})
     run = train(data, tmp_path / "run", cfg, device="cpu")
     assert len(run.history["marginal"]) == 1 and 0 < run.history["marginal"][0] < 10

@@ -587,10 +587,17 @@ def _train(
             if cfg.marginal_weight > 0:
                 if cfg.marginal_groups > 1:  # within condition groups (a conditional run)
                     marginal = grouped_marginal_loss(
-                        fake_series, real_series, coordinate_std, params, cfg.marginal_groups
+                        fake_series,
+                        real_series,
+                        coordinate_std,
+                        params,
+                        cfg.marginal_groups,
+                        cfg.marginal_order,
                     )
                 else:
-                    marginal = marginal_loss(fake_series, real_series, coordinate_std)
+                    marginal = marginal_loss(
+                        fake_series, real_series, coordinate_std, cfg.marginal_order
+                    )
                 loss_g = loss_g + cfg.marginal_weight * marginal
                 sums["marginal"] += marginal.detach()
             if cfg.state_weight > 0:
