@@ -112,7 +112,8 @@ class TrainConfig:
         marginal_order: 1 (the default) matches the marginals in the 1-Wasserstein distance,
             the scorecard's; 2 in the 2-Wasserstein distance (root mean square of the gaps
             between sorted values), whose pull grows with each gap, so missing tails weigh
-            more than a bulk slightly off. Needs ``marginal_weight > 0``.
+            more than a bulk slightly off; the logged ``marginal`` is then W2. Needs
+            ``marginal_weight > 0``.
         maxima_weight: weight of return-map matching (``maxima_map_loss``): the sliced
             1-Wasserstein distance between the generated and the real batch's pairs of
             successive local maxima of each coordinate, over its standard deviation, from the

@@ -43,11 +43,12 @@ def marginal_loss(
     ``wasserstein_over_std``.
 
     ``order = 2`` gives the 2-Wasserstein distance, the root mean square of the gaps between
-    sorted values (the same monotone coupling; Peyré & Cuturi 2019, remark 2.30). It is never
-    below W1, and its gradient on each value is its gap over the distance instead of the gap's
-    sign: a tail drawn 4 units short pulls 4 times as hard as a bulk value 1 unit off, where W1
-    pulls both alike. Against a generator whose bulk is right and whose tails are missing (z's
-    low tail at small rho, the passages near the origin).
+    sorted values (the monotone coupling is optimal on the line for every p >= 1; Peyré &
+    Cuturi 2019, on the one-dimensional case). It is never below W1, and its gradient on each
+    value is its gap over the distance instead of the gap's sign: a tail drawn 4 units short
+    pulls 4 times as hard as a bulk value 1 unit off, where W1 pulls both alike. Against a
+    generator whose bulk is right and whose tails are missing (z's low tail at small rho, the
+    passages near the origin).
     """
     if fake.shape != real.shape:
         raise ValueError(f"fake {tuple(fake.shape)} and real {tuple(real.shape)} differ in shape")
