@@ -224,6 +224,12 @@ def grid_entries(out: Path) -> list[dict]:
     )
 
 
+def grid_exponent(entry: dict, side: str) -> float:
+    """One grid value's Rosenstein exponent for ``side`` ("real" or "generated"): the median
+    over series, averaged over x, y and z, per time unit."""
+    return float(np.mean(list(entry[side]["rosenstein_median"].values())))
+
+
 def grid_table(out: Path) -> str:
     """The figure's left panel as numbers: at each grid value, the largest exponent from the
     equations (QR) and the median Rosenstein exponent of real and generated series (the mean
@@ -237,9 +243,7 @@ def grid_table(out: Path) -> str:
         "|---:|---:|---:|---:|",
     ]
     for e in entries:
-        real, gen = (
-            np.mean(list(e[side]["rosenstein_median"].values())) for side in ("real", "generated")
-        )
+        real, gen = (grid_exponent(e, side) for side in ("real", "generated"))
         lines.append(f"| {e['rho']:g} | {e['qr_largest']:.2f} | {real:.2f} | {gen:.2f} |")
     return "\n".join(lines) + "\n"
 
@@ -265,7 +269,7 @@ def spread_table(out: Path, values: list[float], relax: int = 0) -> str:
             continue
         real, gen = (load(folder / f) for f in ("real.npz", "generated.npz"))
         stats = real.coordinate_stats(), gen.coordinate_stats()
-        for c, name in enumerate("xyz"):
+        for c, name in enumerate(real.coordinate_names):
             rs, gs = stats[0][name], stats[1][name]
             r, g = real.trajectories[:, :, c], gen.trajectories[:, :, c]
             peaks = [successive_maxima(x)[0].mean() for x in (r, g)]
@@ -298,7 +302,7 @@ def figure(out: Path) -> Path | None:
     )
     ax.errorbar(rho, qr, yerr=se, color="k", marker="o", label="QR, from the equations")
     for side, style in (("real", "s--"), ("generated", "^-")):
-        med = np.array([np.mean(list(e[side]["rosenstein_median"].values())) for e in entries])
+        med = np.array([grid_exponent(e, side) for e in entries])
         ax.plot(rho, med, style, label=f"Rosenstein, {side} series (median, mean of x, y, z)")
     ax.axhline(0.0, color="0.6", lw=0.8)
     ax.set_ylabel("largest Lyapunov exponent (1/time unit)")
