@@ -65,6 +65,11 @@ def convergence_rows(
     shrunk and refined, against the second half (see the module)."""
     if len(ds.trajectories) < 4:
         raise ChaosganError(f"need at least 4 series, got {len(ds.trajectories)}")
+    if ds.series_param_names:  # physics_model's own message speaks of a training config
+        raise ChaosganError(
+            f"need series at one parameter value, but the data vary "
+            f"{', '.join(ds.series_param_names)} per series (simulate with --param NAME=VALUE)"
+        )
     model = physics_model(ds, physics)
     flow = PolynomialFlow(model, ds.dt).double()
     half = len(ds.trajectories) // 2
