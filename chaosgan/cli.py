@@ -898,7 +898,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
             condition=condition,
             relax=args.relax,
             progress=True,
-            refinement=not args.without_refinement,
+            refine_steps=0 if args.without_refinement else args.refine_steps,
         )
     for w in caught:
         if issubclass(w.category, ExtrapolationWarning):
@@ -983,13 +983,25 @@ def add_sample(sub: argparse._SubParsersAction) -> None:
             "the output's meta says projected: true and how far the series moved"
         ),
     )
-    p.add_argument(
+    layer = p.add_mutually_exclusive_group()
+    layer.add_argument(
         "--without-refinement",
         action="store_true",
         help=(
             "a diagnostic for a run with a refinement layer (refine_steps): draw the generator "
             "network's series before that layer, to see what the layer does; these are not the "
             "run's samples, and the output's meta says so (refinement.left_out)"
+        ),
+    )
+    layer.add_argument(
+        "--refine-steps",
+        type=int_range(1),
+        metavar="N",
+        help=(
+            "a diagnostic for a run with a refinement layer: run the trained layer for N steps "
+            "instead of the number it was trained with, to see whether its series are "
+            "converged; not the run's samples, and the output's meta says so "
+            "(refinement.trained_steps)"
         ),
     )
     p.add_argument(

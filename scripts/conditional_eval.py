@@ -30,6 +30,9 @@ stage whose output exists is skipped (an interrupted training resumes from its c
                                    # <out>/rho_<value>_relax200/, <out>/table_relax200.md,
                                    # with the path exponent (the equations' tangent flow
                                    # along each series, over the real set's; see path_ratio)
+    python scripts/conditional_eval.py --out ... --refine-steps 40  # the run's refinement
+                                   # layer run for 40 steps instead of its trained number
+                                   # (a diagnostic, labelled): <out>/rho_<value>_refine40/
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from experiments import parse_set, write_config
@@ -100,25 +104,36 @@ def train_stage(out: Path, args: argparse.Namespace) -> dict:
     return json.loads(done.read_text())
 
 
-def folder_of(out: Path, rho: float, relax: int = 0) -> Path:
-    """Where one value's data and report live (relaxed samples: their own folder)."""
-    return out / (f"rho_{tag(rho)}" + (f"_relax{relax}" if relax else ""))
+class Variant(NamedTuple):
+    """A labelled draw from the same run, scored in its own folders: its samples relaxed
+    towards orbits (``chaosgan sample --relax``) or drawn with the trained refinement layer run
+    for another number of steps (``--refine-steps``, a diagnostic of its convergence)."""
+
+    name: str  # "" for the run's own samples, e.g. "relax200", "refine40"
+    flags: tuple[str | int, ...] = ()
 
 
-def score_stage(out: Path, rho: float, k: int, n_eval: int, relax: int = 0) -> None:
-    folder = folder_of(out, rho, relax)
+RAW = Variant("")
+
+
+def folder_of(out: Path, rho: float, variant: Variant = RAW) -> Path:
+    """Where one value's data and report live (a variant's samples: their own folder)."""
+    return out / (f"rho_{tag(rho)}" + (f"_{variant.name}" if variant.name else ""))
+
+
+def score_stage(out: Path, rho: float, k: int, n_eval: int, variant: Variant = RAW) -> None:
+    folder = folder_of(out, rho, variant)
     folder.mkdir(parents=True, exist_ok=True)
     real, gen, report = folder / "real.npz", folder / "generated.npz", folder / "report"
     raw_real = folder_of(out, rho) / "real.npz"
-    if relax and not real.exists() and raw_real.exists():  # the raw samples' real set
+    if variant.name and not real.exists() and raw_real.exists():  # the raw samples' real set
         shutil.copyfile(raw_real, real)
     if not real.exists():
         chaosgan("simulate", "--n", n_eval, "--dt", 0.1, "--param", f"rho={rho:g}",
                  "--seed", 100 + k, "--out", real)  # fmt: skip
     if not gen.exists():
-        flags = ["--relax", relax] if relax else []
         chaosgan("sample", out / "run", "--n", n_eval, "--condition", f"rho={rho:g}",
-                 "--seed", 0, "--device", "cpu", "--out", gen, *flags)  # fmt: skip
+                 "--seed", 0, "--device", "cpu", "--out", gen, *variant.flags)  # fmt: skip
     if not (report / "report.json").exists():
         chaosgan("score", "--real", real, "--generated", gen, "--out", report, "--force")
 
@@ -160,7 +175,7 @@ def grid_stage(out: Path, grid: list[float], n_grid: int) -> None:
 
 
 def path_ratio(folder: Path, rho: float) -> float:
-    """Relaxed samples' median path exponent over the real set's, both under the equations at
+    """A variant's samples' median path exponent over the real set's, both under the equations at
     ``rho`` (:func:`chaosgan.lyapunov.spectrum.path_exponents`; the truth judges, as it does the
     one-step error): how unstable the near-orbits' paths are, with no estimator in between.
     Cached in ``folder/path_exponents.json``."""
@@ -181,16 +196,16 @@ def path_ratio(folder: Path, rho: float) -> float:
     return medians["generated"] / medians["real"]
 
 
-def table(out: Path, values: list[float], relax: int = 0) -> str:
-    path_head = " path exponent |" if relax else ""
+def table(out: Path, values: list[float], variant: Variant = RAW) -> str:
+    path_head = " path exponent |" if variant.name else ""
     head = (
         "| rho | where | Lyapunov ratio x, y, z [95% CI of x] |" + path_head + " W1/std x, y, z "
         "| one-step error | diversity | classifier | mean z real / generated |\n"
-        "|---:|---|---|" + ("---:|" if relax else "") + "---|---:|---:|---:|---|\n"
+        "|---:|---|---|" + ("---:|" if variant.name else "") + "---|---:|---:|---:|---|\n"
     )
     rows = []
     for rho in values:
-        folder = folder_of(out, rho, relax)
+        folder = folder_of(out, rho, variant)
         path = folder / "report" / "report.json"
         if not path.exists():
             continue
@@ -203,7 +218,7 @@ def table(out: Path, values: list[float], relax: int = 0) -> str:
         where = "inside" if RANGE[0] <= rho <= RANGE[1] else "extrapolation"
         real = np.load(folder / "real.npz")["trajectories"][:, :, 2].mean()
         gen = np.load(folder / "generated.npz")["trajectories"][:, :, 2].mean()
-        path = f" {path_ratio(folder, rho):.2f} |" if relax else ""
+        path = f" {path_ratio(folder, rho):.2f} |" if variant.name else ""
         rows.append(
             f"| {rho:g} | {where} | "
             + ", ".join(f"{lyap[c]['value']:.2f}" for c in "xyz")
@@ -212,8 +227,8 @@ def table(out: Path, values: list[float], relax: int = 0) -> str:
             + f" | {one:.3f} | {m['diversity_ratio']['generated']:.2f} | "
             + f"{m['discriminative_accuracy']['generated']:.2f} | {real:.1f} / {gen:.1f} |"
         )
-    grid = "" if relax else grid_table(out)
-    return head + "\n".join(rows) + "\n" + spread_table(out, values, relax) + grid
+    grid = "" if variant.name else grid_table(out)
+    return head + "\n".join(rows) + "\n" + spread_table(out, values, variant) + grid
 
 
 def grid_entries(out: Path) -> list[dict]:
@@ -248,7 +263,7 @@ def grid_table(out: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def spread_table(out: Path, values: list[float], relax: int = 0) -> str:
+def spread_table(out: Path, values: list[float], variant: Variant = RAW) -> str:
     """Each coordinate's spread at each scored value, real / generated: the 1st-99th
     percentile range and the standard deviation over all samples (a generator on too small
     loops shows here before anywhere else), the mean local maximum, and how little of each
@@ -264,7 +279,7 @@ def spread_table(out: Path, values: list[float], relax: int = 0) -> str:
         "|---:|---|---|---|---|---|---|",
     ]
     for rho in values:
-        folder = folder_of(out, rho, relax)
+        folder = folder_of(out, rho, variant)
         if not (folder / "report" / "report.json").exists():
             continue
         real, gen = (load(folder / f) for f in ("real.npz", "generated.npz"))
@@ -331,13 +346,23 @@ def main() -> None:
     p.add_argument("--outside", type=float, nargs="*", default=[20.0, 44.0])
     p.add_argument("--grid", type=float, nargs="+", default=list(np.arange(20.0, 45.0, 2.0)))
     p.add_argument("--table", action="store_true", help="only print the table of what is done")
-    p.add_argument(
+    variants = p.add_mutually_exclusive_group()
+    variants.add_argument(
         "--relax",
         type=int,
         default=0,
         metavar="STEPS",
         help="score samples relaxed towards orbits (chaosgan sample --relax STEPS) of the same "
         "run, in rho_<value>_relax<STEPS>/ and table_relax<STEPS>.md (no grid stage)",
+    )
+    variants.add_argument(
+        "--refine-steps",
+        type=int,
+        default=0,
+        metavar="N",
+        help="score the same run's samples drawn with its refinement layer run for N steps "
+        "(chaosgan sample --refine-steps N; a diagnostic, labelled), in rho_<value>_refine<N>/ "
+        "and table_refine<N>.md (no grid stage)",
     )
     p.add_argument(
         "--preset",
@@ -349,9 +374,14 @@ def main() -> None:
     args = p.parse_args()
     out = args.out
     values = sorted(args.inside + args.outside)
-    if args.relax < 0:
-        raise ChaosganError(f"--relax must be >= 0, got {args.relax}")
-    name = f"table_relax{args.relax}.md" if args.relax else "table.md"
+    if args.relax < 0 or args.refine_steps < 0:
+        raise ChaosganError("--relax and --refine-steps must be >= 0")
+    variant = RAW
+    if args.relax:
+        variant = Variant(f"relax{args.relax}", ("--relax", args.relax))
+    elif args.refine_steps:
+        variant = Variant(f"refine{args.refine_steps}", ("--refine-steps", args.refine_steps))
+    name = f"table_{variant.name}.md" if variant.name else "table.md"
     if not args.table:
         parse_set(args.set)  # a bad item fails here, before anything is written
         out.mkdir(parents=True, exist_ok=True)
@@ -359,14 +389,14 @@ def main() -> None:
         print(f"trained {info['epochs']} epochs in {info['seconds']} s", flush=True)
         for k, rho in enumerate(values):
             try:
-                score_stage(out, rho, k, args.n_eval, args.relax)
+                score_stage(out, rho, k, args.n_eval, variant)
             except subprocess.CalledProcessError as exc:  # one value must not stop the rest
                 print(f"rho={rho:g} failed ({exc}); going on", flush=True)
-            (out / name).write_text(table(out, values, args.relax))
-        if not args.relax:  # the grid is of raw samples
+            (out / name).write_text(table(out, values, variant))
+        if not variant.name:  # the grid is of the run's own samples
             grid_stage(out, [float(r) for r in args.grid], args.n_grid)
             print(f"figure: {figure(out)}")
-    text = table(out, values, args.relax)
+    text = table(out, values, variant)
     if out.exists():
         (out / name).write_text(text)
     print(text)

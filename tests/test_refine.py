@@ -1,5 +1,7 @@
 """The refinement layer: unrolled gradient steps towards orbits as the generator's last layer."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -180,12 +182,12 @@ def test_a_run_with_a_refinement_layer_samples_through_it_and_says_so(lorenz, tm
     raw = sample(tmp_path / "raw.pt", n=4)
     assert "refinement" not in raw.meta
     # the diagnostic draw without the layer is that draw, and says what it left out
-    network = sample(tmp_path / "run", n=4, refinement=False)
+    network = sample(tmp_path / "run", n=4, refine_steps=0)
     np.testing.assert_array_equal(network.trajectories, raw.trajectories)
     assert "not the run's samples" in network.meta["refinement"]["left_out"]
     assert network.meta["refinement"]["steps"] == 0
     with pytest.raises(ChaosganError, match="no refinement layer"):
-        sample(tmp_path / "raw.pt", n=4, refinement=False)
+        sample(tmp_path / "raw.pt", n=4, refine_steps=0)
     out = str(tmp_path / "network.npz")
     assert (
         main(["sample", str(tmp_path / "run"), "--n", "2", "--out", out, "--without-refinement"])
@@ -210,6 +212,30 @@ def test_a_run_with_a_refinement_layer_samples_through_it_and_says_so(lorenz, tm
     gap = (again - torch.from_numpy(generated.trajectories)).norm(dim=-1).max() / model.diameter
     moved = (again - torch.from_numpy(raw.trajectories)).norm(dim=-1).mean() / model.diameter
     assert gap < 1e-4 < moved  # float32 sampling against float64 here
+    # a diagnostic draw with more steps runs the same layer longer, and says so
+    longer = sample(tmp_path / "run", n=4, refine_steps=9)
+    assert longer.meta["refinement"]["steps"] == 9
+    assert longer.meta["refinement"]["trained_steps"] == 4
+    assert "not the run's samples" in longer.meta["refinement"]["changed"]
+    again = refine_series(torch.from_numpy(raw.trajectories), flow, model.diameter, steps=9)
+    gap = (again - torch.from_numpy(longer.trajectories)).norm(dim=-1).max() / model.diameter
+    assert gap < 1e-4
+    assert "trained_steps" not in sample(tmp_path / "run", n=4, refine_steps=4).meta["refinement"]
+    for bad_steps, message in ((101, r"lie in \[0, 100\]"), (-1, r"lie in \[0, 100\]")):
+        with pytest.raises(ChaosganError, match=message):
+            sample(tmp_path / "run", n=4, refine_steps=bad_steps)
+    with pytest.raises(ChaosganError, match="no refinement layer"):
+        sample(tmp_path / "raw.pt", n=4, refine_steps=9)
+    out = str(tmp_path / "longer.npz")
+    argv = ["sample", str(tmp_path / "run"), "--n", "2", "--out", out, "--refine-steps", "9"]
+    assert main(argv) == 0
+    assert load_dataset(out).meta["refinement"]["trained_steps"] == 4
+    capsys.readouterr()
+    for extra in (["--refine-steps", "9", "--without-refinement"], ["--refine-steps", "500"]):
+        assert main(["sample", str(tmp_path / "run"), "--n", "2", "--out", out + "3", *extra]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(("error:", "usage:", "chaosgan")), err
+        assert not Path(out + "3").exists()
 
 
 @pytest.mark.parametrize("method", ["gradient", "gauss-newton"])

@@ -41,7 +41,7 @@ from chaosgan.encoding import Normalisation, apply_layout, decode
 from chaosgan.errors import ChaosganError
 from chaosgan.gan.checkpoint import load_checkpoint
 from chaosgan.gan.condition import Condition, ExtrapolationWarning
-from chaosgan.gan.config import TrainConfig, apply_overrides
+from chaosgan.gan.config import MAX_REFINE_STEPS, TrainConfig, apply_overrides
 from chaosgan.gan.ema import standing_statistics
 from chaosgan.gan.models import ImageToSeries, generator_for
 from chaosgan.gan.physics import PhysicsModel, PolynomialFlow, physics_model
@@ -62,7 +62,7 @@ def sample(
     condition: Mapping[str, float] | None = None,
     relax: int = 0,
     progress: bool = False,
-    refinement: bool = True,
+    refine_steps: int | None = None,
 ) -> Dataset:
     """``n`` generated series from the run folder (or checkpoint file) ``run``; with
     ``project``, each replaced by the nearest orbit of the run's model (see the module), or,
@@ -72,8 +72,11 @@ def sample(
     ``condition`` (``{"rho": 33.0}``), one value per conditioning parameter; values outside the
     training range warn
     (:class:`~chaosgan.gan.condition.ExtrapolationWarning`), an unconditional run refuses one.
-    ``refinement=False`` (a diagnostic) draws the generator network's series before the run's
-    refinement layer: not the run's samples, and their meta says so."""
+    ``refine_steps`` (diagnostics for a run with a refinement layer; ``None``: the layer as
+    trained) changes the layer's number of steps: ``0`` draws the generator network's series
+    before the layer, another count runs the trained layer for that many steps. Either way these
+    are not the run's samples, and their meta says so (``refinement.left_out`` or
+    ``refinement.trained_steps``)."""
     if n < 1:
         raise ChaosganError(f"n must be >= 1, got {n}")
     if relax < 0:
@@ -84,19 +87,9 @@ def sample(
     dev = resolve_torch_device(device)
     ckpt = load_checkpoint(run, dev)
     config = apply_overrides(TrainConfig(), ckpt["config"], "checkpoint")
-    left_out: dict[str, Any] = {}  # the refinement layer a diagnostic draw leaves out
-    if not refinement:
-        if not config.refine_steps:
-            raise ChaosganError(f"{run} has no refinement layer to leave out")
-        left_out = {
-            "method": config.refine_method,
-            "steps": 0,
-            "left_out": (
-                f"the generator's series before its {config.refine_steps}-step refinement "
-                "layer (after its shooting layer, if any; a diagnostic: not the run's samples)"
-            ),
-        }
-        config = replace(config, refine_steps=0)
+    changed = _changed_refinement(config, refine_steps, run)
+    if changed:
+        config = replace(config, refine_steps=changed["steps"])
     meta = ckpt["data_meta"]
     cond: tuple[torch.Tensor, ...] = ()
     training = None
@@ -141,8 +134,6 @@ def sample(
     physical = None  # the refinement's model inputs: the requested condition, physical units
     if config.condition:
         physical = torch.from_numpy(np.asarray(values, dtype=np.float32)[None]).to(dev)
-    if left_out:
-        extra["refinement"] = left_out
     if config.refine_steps:  # part of the generator: its samples say so
         assert layers_model is not None  # output_layers refuses the layer without one
         extra["refinement"] = {
@@ -155,6 +146,8 @@ def sample(
             ),
             "model": layers_model.label,
         }
+    if changed:
+        extra["refinement"] = {**extra.get("refinement", {}), **changed}
 
     def draw(count: int) -> np.ndarray:
         """``count`` more series (the latent stream continues from the last draw)."""
@@ -197,6 +190,29 @@ def sample(
         source_epoch=int(ckpt["epoch"]),
         **extra,
     )
+
+
+def _changed_refinement(config: TrainConfig, steps: int | None, run: str | Path) -> dict[str, Any]:
+    """What a diagnostic draw with ``steps`` refinement steps changes in the run's layer, as the
+    samples' meta records it (empty: the layer as trained)."""
+    if steps is None:
+        return {}
+    if not config.refine_steps:
+        raise ChaosganError(f"{run} has no refinement layer to change or leave out")
+    if steps == config.refine_steps:
+        return {}
+    if not 0 <= steps <= MAX_REFINE_STEPS:
+        raise ChaosganError(f"refine steps must lie in [0, {MAX_REFINE_STEPS}], got {steps}")
+    trained = config.refine_steps
+    if steps == 0:
+        what = f"the generator's series before its {trained}-step refinement layer (after its "
+        what += "shooting layer, if any)"
+        return {"method": config.refine_method, "steps": 0, "left_out": what + NOT_THE_RUN}
+    what = f"the trained {trained}-step refinement layer run for {steps} steps"
+    return {"steps": steps, "trained_steps": trained, "changed": what + NOT_THE_RUN}
+
+
+NOT_THE_RUN = " (a diagnostic: not the run's samples)"
 
 
 def _output_layers(
