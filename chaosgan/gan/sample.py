@@ -208,7 +208,8 @@ def _changed_refinement(config: TrainConfig, steps: int | None, run: str | Path)
         what = f"the generator's series before its {trained}-step refinement layer (after its "
         what += "shooting layer, if any)"
         return {"method": config.refine_method, "steps": 0, "left_out": what + NOT_THE_RUN}
-    what = f"the trained {trained}-step refinement layer run for {steps} steps"
+    what = f"the trained {trained}-step refinement layer run for {steps} steps (the critics "
+    what += f"judged its {trained}-step output)"
     return {"steps": steps, "trained_steps": trained, "changed": what + NOT_THE_RUN}
 
 
