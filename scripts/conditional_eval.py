@@ -375,7 +375,9 @@ def main() -> None:
     out = args.out
     values = sorted(args.inside + args.outside)
     if args.relax < 0 or args.refine_steps < 0:
-        raise ChaosganError("--relax and --refine-steps must be >= 0")
+        raise ChaosganError(
+            f"--relax and --refine-steps must be >= 0, got {args.relax} and {args.refine_steps}"
+        )
     variant = RAW
     if args.relax:
         variant = Variant(f"relax{args.relax}", ("--relax", args.relax))

@@ -192,6 +192,9 @@ def sample(
     )
 
 
+NOT_THE_RUN = " (a diagnostic: not the run's samples)"
+
+
 def _changed_refinement(config: TrainConfig, steps: int | None, run: str | Path) -> dict[str, Any]:
     """What a diagnostic draw with ``steps`` refinement steps changes in the run's layer, as the
     samples' meta records it (empty: the layer as trained)."""
@@ -211,9 +214,6 @@ def _changed_refinement(config: TrainConfig, steps: int | None, run: str | Path)
     what = f"the trained {trained}-step refinement layer run for {steps} steps (the critics "
     what += f"judged its {trained}-step output)"
     return {"steps": steps, "trained_steps": trained, "changed": what + NOT_THE_RUN}
-
-
-NOT_THE_RUN = " (a diagnostic: not the run's samples)"
 
 
 def _output_layers(
