@@ -298,3 +298,38 @@ def test_the_maxima_of_lorenz_z_follow_a_map_and_shuffled_ones_do_not(real):
     shuffled = np.random.default_rng(0).permuted(z, axis=1)
     assert metrics.maxima_map_unexplained(shuffled) > 0.9
     assert np.isnan(metrics.maxima_map_unexplained(z[:1, :40]))  # too few maxima
+
+
+def test_crossing_rate_counts_side_changes_beyond_the_band():
+    """Hand-checked: 3 -> -3 and -3 -> 3 cross 0 with a band of 1 (twice in 6 time units);
+    the excursions to +-0.1 and +-0.2 inside the band count nothing; a series that never
+    leaves the band never crosses. It equals a plain loop on random walks."""
+    x = np.array([[3.0, 0.1, -0.1, -3.0, -0.2, 0.2, 3.0], [0.5, -0.5, 0.9, -0.9, 0.0, 0.3, -0.3]])
+    np.testing.assert_allclose(metrics.crossing_rate(x, 0.0, 1.0, dt=1.0), [2 / 6, 0.0])
+    np.testing.assert_allclose(metrics.crossing_rate(x + 5, 5.0, 1.0, dt=0.5), [4 / 6, 0.0])
+
+    walks = np.cumsum(np.random.default_rng(1).normal(size=(5, 300)), axis=1)
+    expected = []
+    for row in walks:
+        side, count = 0, 0
+        for v in row:
+            now = 1 if v > 2.0 else -1 if v < -2.0 else 0
+            if now and side and now != side:
+                count += 1
+            side = now or side
+        expected.append(count / (299 * 0.1))
+    np.testing.assert_allclose(metrics.crossing_rate(walks, 0.0, 2.0, dt=0.1), expected)
+    with pytest.raises(ValueError, match=r"\(N, T\)"):
+        metrics.crossing_rate(walks[0], 0.0, 2.0, dt=0.1)
+    with pytest.raises(ValueError, match="band"):
+        metrics.crossing_rate(walks, 0.0, -1.0, dt=0.1)
+
+
+def test_lorenz_switches_wings_more_often_at_larger_rho():
+    """x's crossings of 0 beyond 0.3 std are Lorenz-63's wing switches: at dt = 0.1 about 0.5
+    per time unit at rho = 26 and 0.7 at rho = 37 (the docstring's figures)."""
+    rates = []
+    for rho in (26.0, 37.0):
+        x = simulate("lorenz63", n=16, dt=0.1, seed=3, params={"rho": rho}).trajectories[..., 0]
+        rates.append(metrics.crossing_rate(x, 0.0, 0.3 * x.std(), dt=0.1).mean())
+    assert 0.42 < rates[0] < 0.6 and 0.62 < rates[1] < 0.8, rates

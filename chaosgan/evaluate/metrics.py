@@ -122,6 +122,31 @@ def maxima_map_unexplained(series: np.ndarray, bins: int = 20) -> float:
     return float(np.var(after - medians[which]) / np.var(after))
 
 
+def crossing_rate(series: np.ndarray, centre: float, band: float, dt: float) -> np.ndarray:
+    """Crossings of ``centre`` per time unit by each series ``(N, T)`` sampled every ``dt``,
+    counted with a dead band (a Schmitt trigger): a series is on a side once it is more than
+    ``band`` beyond ``centre``, and a crossing is a move to the other side; wandering inside
+    the band counts nothing. Returns ``(N,)``.
+
+    On Lorenz-63's x (or y) about 0 this counts switches between the two wings, the symbolic
+    dynamics of the attractor (Lorenz 1963 counts the circuits made about each wing): at
+    dt = 0.1 and a band of 0.3 std, about 0.5 per time unit at rho = 26 and 0.7 at 37, so a
+    series stays on one wing for longer at small rho. On a coordinate with a nonzero mean (z
+    about its mean) it counts oscillations instead.
+    """
+    x = np.asarray(series, dtype=float)
+    if x.ndim != 2:
+        raise ValueError(f"series must be (N, T), got shape {x.shape}")
+    if not band >= 0 or not dt > 0:
+        raise ValueError(f"band must be >= 0 and dt > 0, got {band} and {dt}")
+    side = np.where(x > centre + band, 1, np.where(x < centre - band, -1, 0))
+    last = np.where(side != 0, np.arange(x.shape[1]), 0)
+    np.maximum.accumulate(last, axis=1, out=last)  # index of the last sample outside the band
+    held = np.take_along_axis(side, last, axis=1)  # the side each sample is on (0: not yet)
+    crossings = np.sum(held[:, 1:] * held[:, :-1] < 0, axis=1)
+    return crossings / ((x.shape[1] - 1) * dt)  # the series' span
+
+
 def _subsample(values: np.ndarray, max_n: int, seed: int = 0) -> np.ndarray:
     if len(values) <= max_n:
         return values
