@@ -321,6 +321,8 @@ def test_crossing_rate_counts_side_changes_beyond_the_band():
     np.testing.assert_allclose(metrics.crossing_rate(walks, 0.0, 2.0, dt=0.1), expected)
     with pytest.raises(ValueError, match=r"\(N, T\)"):
         metrics.crossing_rate(walks[0], 0.0, 2.0, dt=0.1)
+    with pytest.raises(ValueError, match="T >= 2"):
+        metrics.crossing_rate(walks[:, :1], 0.0, 2.0, dt=0.1)
     with pytest.raises(ValueError, match="band"):
         metrics.crossing_rate(walks, 0.0, -1.0, dt=0.1)
 

@@ -135,8 +135,8 @@ def crossing_rate(series: np.ndarray, centre: float, band: float, dt: float) -> 
     about its mean) it counts oscillations instead.
     """
     x = np.asarray(series, dtype=float)
-    if x.ndim != 2:
-        raise ValueError(f"series must be (N, T), got shape {x.shape}")
+    if x.ndim != 2 or x.shape[1] < 2:
+        raise ValueError(f"series must be (N, T) with T >= 2, got shape {x.shape}")
     if not band >= 0 or not dt > 0:
         raise ValueError(f"band must be >= 0 and dt > 0, got {band} and {dt}")
     side = np.where(x > centre + band, 1, np.where(x < centre - band, -1, 0))
