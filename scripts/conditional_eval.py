@@ -295,7 +295,8 @@ def spread_table(out: Path, values: list[float], variant: Variant = RAW) -> str:
             r, g = real.trajectories[:, :, c], gen.trajectories[:, :, c]
             peaks = [successive_maxima(x)[0].mean() for x in (r, g)]
             unexplained = [maxima_map_unexplained(x) for x in (r, g)]
-            cross = [crossing_rate(x, r.mean(), 0.3 * r.std(), real.dt).mean() for x in (r, g)]
+            band = 0.3 * rs["std"]
+            cross = [crossing_rate(x, rs["mean"], band, real.dt).mean() for x in (r, g)]
             lines.append(
                 f"| {rho:g} | {name} | {rs['p1']:.1f} to {rs['p99']:.1f} | "
                 f"{gs['p1']:.1f} to {gs['p99']:.1f} | {rs['std']:.2f} / {gs['std']:.2f} | "
