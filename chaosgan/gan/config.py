@@ -114,6 +114,18 @@ class TrainConfig:
             between sorted values), whose pull grows with each gap, so missing tails weigh
             more than a bulk slightly off; the logged ``marginal`` is then W2. Needs
             ``marginal_weight > 0``.
+        sketch_weight: weight of marginal matching (order 1) on the network's own draw, the
+            series before the refinement and shooting layers, the real batch as the target;
+            0 (the default) switches it off. The other terms judge only the layers' output,
+            and behind thirty refinement steps a conditional network learns to draw one blob
+            for every condition and leave the conditioning to the layer (README, "Thirty
+            refinement steps"). This term's gradient reaches the network without passing
+            through the layer, so the draw itself must follow the data (deep supervision of
+            an intermediate output; Lee et al. 2015, "Deeply-supervised nets"). Needs
+            ``refine_steps`` or ``shooting``.
+        sketch_groups: the sketch term's condition groups, as ``marginal_groups`` for the
+            main term (1, the default, matches the whole batch). Needs ``condition`` and
+            ``sketch_weight > 0`` when above 1.
         maxima_weight: weight of return-map matching (``maxima_map_loss``): the sliced
             1-Wasserstein distance between the generated and the real batch's pairs of
             successive local maxima of each coordinate, over its standard deviation, from the
@@ -228,6 +240,8 @@ class TrainConfig:
     marginal_weight: float = 0.0
     marginal_groups: int = 1
     marginal_order: int = 1
+    sketch_weight: float = 0.0
+    sketch_groups: int = 1
     maxima_weight: float = 0.0
     state_weight: float = 0.0
     spectrum_weight: float = 0.0
@@ -371,6 +385,23 @@ class TrainConfig:
             raise ChaosganError(f"marginal_order must be 1 or 2, got {self.marginal_order}")
         if self.marginal_order != 1 and not self.marginal_weight > 0:
             raise ChaosganError("marginal_order = 2 needs marginal_weight > 0 (the term it shapes)")
+        if not self.sketch_weight >= 0:  # also rejects NaN
+            raise ChaosganError(f"sketch_weight must be >= 0, got {self.sketch_weight}")
+        if self.sketch_weight > 0 and not (self.refine_steps or self.shooting):
+            raise ChaosganError(
+                "sketch_weight matches the network's draw before the refinement or shooting "
+                "layer: it needs refine_steps or shooting"
+            )
+        if not 1 <= self.sketch_groups <= self.batch_size:
+            raise ChaosganError(
+                f"sketch_groups must lie in [1, batch_size = {self.batch_size}], "
+                f"got {self.sketch_groups}"
+            )
+        if self.sketch_groups > 1 and not (self.condition and self.sketch_weight > 0):
+            raise ChaosganError(
+                "sketch_groups > 1 groups a conditional run's batch by its condition: it "
+                "needs condition and sketch_weight > 0"
+            )
         if not self.maxima_weight >= 0:
             raise ChaosganError(f"maxima_weight must be >= 0, got {self.maxima_weight}")
         if not self.state_weight >= 0:  # also rejects NaN

@@ -377,7 +377,12 @@ def _train(
         values = torch.from_numpy(raw).float().to(dev)
         conditions = torch.from_numpy(run.condition.scale(raw)).to(dev)
     coordinate_std = None  # the marginal losses' units: each coordinate's std in the data
-    if cfg.marginal_weight > 0 or cfg.maxima_weight > 0 or cfg.state_weight > 0:
+    if (
+        cfg.marginal_weight > 0
+        or cfg.sketch_weight > 0
+        or cfg.maxima_weight > 0
+        or cfg.state_weight > 0
+    ):
         coordinate_std = torch.from_numpy(data.trajectories.std(axis=(0, 1))).float().to(dev)
     real_spectrum = None  # the spectral loss's target: the training series' log band powers
     if cfg.spectrum_weight > 0:
@@ -453,6 +458,7 @@ def _train(
             "speed",
             "tempo",
             "marginal",
+            "sketch",
             "maxima",
             "state",
             "spectrum",
@@ -475,7 +481,8 @@ def _train(
             pair = () if conditions is None else (torch.cat([conditions[idx]] * parts),)
             z = torch.randn(bs, cfg.latent_dim, generator=gen, device=dev)
             with autocast:  # the fakes are reused (detached) by the first D step, as in DCGAN
-                fake = finish(g_train(z, *cond), params)
+                sketch = g_train(z, *cond)  # the network's draw, before the output layers
+                fake = finish(sketch, params)
             if run.step % cfg.d_every == 0:
                 for k in range(cfg.n_dis):
                     if k == 0:
@@ -585,21 +592,23 @@ def _train(
             if coordinate_std is not None:
                 real_series = to_series(real.float())
             if cfg.marginal_weight > 0:
-                if cfg.marginal_groups > 1:  # within condition groups (a conditional run)
-                    marginal = grouped_marginal_loss(
-                        fake_series,
-                        real_series,
-                        coordinate_std,
-                        params,
-                        cfg.marginal_groups,
-                        cfg.marginal_order,
-                    )
-                else:
-                    marginal = marginal_loss(
-                        fake_series, real_series, coordinate_std, cfg.marginal_order
-                    )
+                marginal = matched_marginals(
+                    fake_series,
+                    real_series,
+                    coordinate_std,
+                    params,
+                    cfg.marginal_groups,
+                    cfg.marginal_order,
+                )
                 loss_g = loss_g + cfg.marginal_weight * marginal
                 sums["marginal"] += marginal.detach()
+            if cfg.sketch_weight > 0:  # the network's own draw, its gradient not via the layers
+                drawn = to_series(sketch.float())
+                sketched = matched_marginals(
+                    drawn, real_series, coordinate_std, params, cfg.sketch_groups, 1
+                )
+                loss_g = loss_g + cfg.sketch_weight * sketched
+                sums["sketch"] += sketched.detach()
             if cfg.state_weight > 0:
                 state = state_loss(fake_series, real_series, coordinate_std)
                 loss_g = loss_g + cfg.state_weight * state
@@ -638,6 +647,8 @@ def _train(
                 means["relax"] = sums["relax"].item() / max(len(batches), 1)
         if cfg.marginal_weight > 0:
             means["marginal"] = sums["marginal"].item() / max(len(batches), 1)
+        if cfg.sketch_weight > 0:
+            means["sketch"] = sums["sketch"].item() / max(len(batches), 1)
         if cfg.maxima_weight > 0:
             means["maxima"] = sums["maxima"].item() / max(len(batches), 1)
         if cfg.state_weight > 0:
@@ -659,6 +670,22 @@ def _train(
         if rank == 0 and figures_on and (run.epoch % cfg.sample_every == 0 or last):
             write_figures(run, data, out, fixed_z, finish)
     return run
+
+
+def matched_marginals(
+    fake: torch.Tensor,
+    real: torch.Tensor,
+    scale: torch.Tensor,
+    params: torch.Tensor | None,
+    groups: int,
+    order: int,
+) -> torch.Tensor:
+    """Marginal matching of ``fake`` against ``real`` (series ``(B, T, D)``): within
+    ``groups`` groups of the conditions ``params`` when above 1 (a conditional run), over the
+    whole batch otherwise (:mod:`chaosgan.gan.marginals`)."""
+    if groups > 1 and params is not None:
+        return grouped_marginal_loss(fake, real, scale, params, groups, order)
+    return marginal_loss(fake, real, scale, order)
 
 
 def balanced_weight(
