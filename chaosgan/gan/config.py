@@ -269,6 +269,20 @@ class TrainConfig:
     bf16: bool = False
     compile: bool = False
 
+    def _check_groups(self, term: str) -> None:
+        """``{term}_groups``: at most ``batch_size``, and above 1 only where the term is on in
+        a conditional run (the groups are neighbouring condition values)."""
+        groups, weight = getattr(self, f"{term}_groups"), getattr(self, f"{term}_weight")
+        if not 1 <= groups <= self.batch_size:
+            raise ChaosganError(
+                f"{term}_groups must lie in [1, batch_size = {self.batch_size}], got {groups}"
+            )
+        if groups > 1 and not (self.condition and weight > 0):
+            raise ChaosganError(
+                f"{term}_groups > 1 groups a conditional run's batch by its condition: it "
+                f"needs condition and {term}_weight > 0"
+            )
+
     def validate(self) -> TrainConfig:
         for f in fields(self):
             value = getattr(self, f.name)
@@ -371,16 +385,7 @@ class TrainConfig:
             raise ChaosganError("series_weight and physics_weight must be >= 0")
         if not self.marginal_weight >= 0:  # also rejects NaN
             raise ChaosganError(f"marginal_weight must be >= 0, got {self.marginal_weight}")
-        if not 1 <= self.marginal_groups <= self.batch_size:
-            raise ChaosganError(
-                f"marginal_groups must lie in [1, batch_size = {self.batch_size}], "
-                f"got {self.marginal_groups}"
-            )
-        if self.marginal_groups > 1 and not (self.condition and self.marginal_weight > 0):
-            raise ChaosganError(
-                "marginal_groups > 1 groups a conditional run's batch by its condition: it "
-                "needs condition and marginal_weight > 0"
-            )
+        self._check_groups("marginal")
         if self.marginal_order not in (1, 2):
             raise ChaosganError(f"marginal_order must be 1 or 2, got {self.marginal_order}")
         if self.marginal_order != 1 and not self.marginal_weight > 0:
@@ -392,16 +397,7 @@ class TrainConfig:
                 "sketch_weight matches the network's draw before the refinement or shooting "
                 "layer: it needs refine_steps or shooting"
             )
-        if not 1 <= self.sketch_groups <= self.batch_size:
-            raise ChaosganError(
-                f"sketch_groups must lie in [1, batch_size = {self.batch_size}], "
-                f"got {self.sketch_groups}"
-            )
-        if self.sketch_groups > 1 and not (self.condition and self.sketch_weight > 0):
-            raise ChaosganError(
-                "sketch_groups > 1 groups a conditional run's batch by its condition: it "
-                "needs condition and sketch_weight > 0"
-            )
+        self._check_groups("sketch")
         if not self.maxima_weight >= 0:
             raise ChaosganError(f"maxima_weight must be >= 0, got {self.maxima_weight}")
         if not self.state_weight >= 0:  # also rejects NaN
