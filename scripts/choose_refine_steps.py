@@ -28,6 +28,8 @@ import json
 import sys
 from pathlib import Path
 
+from conditional_eval import Variant, folder_of
+
 from chaosgan.errors import ChaosganError
 
 RATIO_BAND = 0.2  # issue 13: every Lyapunov ratio inside [0.8, 1.2]
@@ -55,14 +57,17 @@ def trained_steps(out: Path) -> int:
 
 
 def report_of(out: Path, rho: float, steps: int, trained: int) -> Path:
-    """The scorecard of the draw at ``rho`` with ``steps`` refinement steps."""
-    suffix = "" if steps == trained else f"_refine{steps}"
-    return out / f"rho_{rho:g}{suffix}" / "report" / "report.json"
+    """The scorecard of the draw at ``rho`` with ``steps`` refinement steps, where
+    ``conditional_eval.py`` writes it (``--refine-steps N`` for a count other than trained)."""
+    variant = Variant("" if steps == trained else f"refine{steps}")
+    return folder_of(out, rho, variant) / "report" / "report.json"
 
 
-def scores(out: Path, values: list[float], steps: list[int]) -> dict[int, dict[float, float]]:
-    """Each count's margin at each validation value, read from the reports in ``out``."""
-    trained = trained_steps(out)
+def scores(
+    out: Path, values: list[float], steps: list[int], trained: int
+) -> dict[int, dict[float, float]]:
+    """Each count's margin at each validation value, read from the reports in ``out`` of a run
+    trained with ``trained`` refinement steps."""
     table: dict[int, dict[float, float]] = {}
     for n in steps:
         table[n] = {}
@@ -98,7 +103,7 @@ def main() -> None:
     if any(n < 1 for n in args.steps):
         raise ChaosganError(f"--steps must be >= 1, got {args.steps}")
     trained = trained_steps(args.out)
-    table = scores(args.out, args.values, sorted(set(args.steps)))
+    table = scores(args.out, args.values, sorted(set(args.steps)), trained)
     best = choose(table, trained)
     if args.json:
         rows = {str(n): {f"{r:g}": m for r, m in row.items()} for n, row in table.items()}

@@ -50,7 +50,7 @@ def test_the_count_with_the_best_worst_value_wins_and_ties_go_to_the_trained_cou
     edge = ((1.1, 1.0, 1.0), (0.02, 0.02, 0.02))  # margin 0.5
     bad = ((1.0, 1.0, 1.0), (0.15, 0.02, 0.02))  # margin 1.5
     reports = {
-        (20, 28.0): scorecard(*good),  # 20: perfect at 28 but outside the target at 35
+        (20, 28.0): scorecard(*good),  # 20: good at 28 but outside the target at 35
         (20, 35.0): scorecard(*bad),
         (30, 28.0): scorecard(*edge),  # 30 (trained): 0.5 at both
         (30, 35.0): scorecard(*edge),
@@ -58,7 +58,7 @@ def test_the_count_with_the_best_worst_value_wins_and_ties_go_to_the_trained_cou
         (40, 35.0): scorecard(*good),
     }
     lay_out(tmp_path, 30, reports)
-    table = choose_refine_steps.scores(tmp_path, [28.0, 35.0], [20, 30, 40])
+    table = choose_refine_steps.scores(tmp_path, [28.0, 35.0], [20, 30, 40], trained=30)
     assert table[20][35.0] == pytest.approx(1.5)
     assert table[30] == {28.0: pytest.approx(0.5), 35.0: pytest.approx(0.5)}
     assert choose_refine_steps.choose(table, trained=30) == 30
@@ -72,7 +72,7 @@ def test_the_count_with_the_best_worst_value_wins_and_ties_go_to_the_trained_cou
 def test_a_missing_report_or_a_run_without_a_layer_is_a_clear_error(tmp_path):
     lay_out(tmp_path, 30, {(30, 28.0): scorecard((1.0,) * 3, (0.0,) * 3)})
     with pytest.raises(ChaosganError, match="--refine-steps 35"):
-        choose_refine_steps.scores(tmp_path, [28.0], [30, 35])
+        choose_refine_steps.scores(tmp_path, [28.0], [30, 35], trained=30)
     plain = tmp_path / "plain"
     lay_out(plain, 0, {})
     with pytest.raises(ChaosganError, match="no refinement layer"):
@@ -86,7 +86,7 @@ def test_a_missing_report_or_a_run_without_a_layer_is_a_clear_error(tmp_path):
             "28",
             "--steps",
             "30",
-        ],  # fmt: skip
+        ],
         capture_output=True,
         text=True,
     )
