@@ -175,6 +175,22 @@ ROWS: list[Row] = [
         train_data="train-rho",
         sample_flags=("--condition", "rho=28", "--refine-steps", "35"),
     ),
+    Row(
+        "conditional-refine-m08",
+        "conditional on rho, the same with refinement momentum 0.8 (sampled with the trained 30), "
+        "at rho = 28",
+        "gan",
+        preset="best-wgan-refine",
+        overrides={
+            "condition": ["rho"],
+            "marginal_weight": 300.0,
+            "marginal_order": 2,
+            "refine_steps": 30,
+            "refine_momentum": 0.8,
+        },
+        train_data="train-rho",
+        sample_flags=("--condition", "rho=28"),
+    ),
 ]
 ROW_NAMES = [r.name for r in ROWS]
 
