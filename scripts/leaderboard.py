@@ -99,6 +99,14 @@ class Row:
     run: str | None = None
 
 
+# the README's conditional recipe ("Thirty refinement steps"), on top of preset best-wgan-refine
+CONDITIONAL_RECIPE = {
+    "condition": ["rho"],
+    "marginal_weight": 300.0,
+    "marginal_order": 2,
+    "refine_steps": 30,
+}
+
 ROWS: list[Row] = [
     Row("floor", "real vs real (independent real set)", "reference"),
     Row(
@@ -166,12 +174,7 @@ ROWS: list[Row] = [
         "(sampled with 35), at rho = 28",
         "gan",
         preset="best-wgan-refine",
-        overrides={
-            "condition": ["rho"],
-            "marginal_weight": 300.0,
-            "marginal_order": 2,
-            "refine_steps": 30,
-        },
+        overrides=CONDITIONAL_RECIPE,
         train_data="train-rho",
         sample_flags=("--condition", "rho=28", "--refine-steps", "35"),
     ),
@@ -181,13 +184,7 @@ ROWS: list[Row] = [
         "at rho = 28",
         "gan",
         preset="best-wgan-refine",
-        overrides={
-            "condition": ["rho"],
-            "marginal_weight": 300.0,
-            "marginal_order": 2,
-            "refine_steps": 30,
-            "refine_momentum": 0.8,
-        },
+        overrides={**CONDITIONAL_RECIPE, "refine_momentum": 0.8},
         train_data="train-rho",
         sample_flags=("--condition", "rho=28"),
     ),
