@@ -17,7 +17,8 @@ echo-state network's time is its hyperparameter search and fit. ``--budget tiny`
 Rows (:data:`ROWS`; ``--rows`` selects): generators (the study's preset, our best recipe, each
 loss, the Wasserstein game with the physics loss, the best recipe on it, the recurrent
 generator, the conditional ones at rho = 28 (the plain conditional run and the README's
-conditional recipe: thirty refinement steps in training, thirty-five at sampling, the count
+conditional recipe, :data:`CONDITIONAL_RECIPE`, with refinement momentum 0.9 sampled with
+thirty-five steps and with momentum 0.8 sampled with the trained thirty: the counts
 ``scripts/choose_refine_steps.py`` chose on validation values), the echo-state network, the best
 recipe with orbit projection) and reference rows that are not generators: an independent real
 set (the real-vs-real floor), rollouts of a model identified from the training data (no true
@@ -99,7 +100,8 @@ class Row:
     run: str | None = None
 
 
-# the README's conditional recipe ("Thirty refinement steps"), on top of preset best-wgan-refine
+# the README's conditional recipe ("Thirty refinement steps"), on top of preset best-wgan-refine;
+# the two conditional-refine rows differ only in the layer's momentum and the sampling count
 CONDITIONAL_RECIPE = {
     "condition": ["rho"],
     "marginal_weight": 300.0,
