@@ -8,7 +8,7 @@ Lorenz-63 series (dt = 0.1, seed 0), samples 1000 series and compares them with 
 set (seed 1): one-step error under the true flow (labelled: the truth judges here, it is never
 trained on), Rosenstein exponent ratios (parameters derived from the real set, own-series
 neighbours as in the scorecard, 300 series),
-speed factor, W1/std, D_stsp, D_H, diversity ratio and grid recurrence
+speed factor, W1/std, D_stsp, D_H, diversity ratio, grid recurrence and crossing-rate ratio
 (``chaosgan.evaluate.metrics``).
 Resumable: the run resumes from its checkpoint and a finished pilot's JSON is reprinted (one
 written before the speed factor existed gets it from its run's samples, drawn again).
@@ -66,6 +66,9 @@ def measure(generated: np.ndarray, real: np.ndarray, dt: float) -> dict:
             metrics.diversity(generated, real) / metrics.diversity(real, real), 3
         ),
         "grid_recurrence": round(metrics.grid_recurrence(generated), 3),
+        "crossing_rate_ratio": [
+            round(v, 3) for v in metrics.crossing_rate_ratio(real, generated, dt)
+        ],
     }
 
 
@@ -94,8 +97,9 @@ def table(names: list[str], folder: Path) -> str:
     """A Markdown table of finished pilots, in the order named (missing ones are skipped)."""
     lines = [
         "| pilot (60 epochs unless said) | recipe | one-step median, p99 | Lyapunov x, y, z "
-        "| speed factor | W1/std (max) | D_stsp | D_H | diversity | grid recurrence | train s |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| speed factor | W1/std (max) | D_stsp | D_H | diversity | grid recurrence "
+        "| crossing-rate ratio x, y, z | train s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name in names:
         path = folder / f"{name}.json"
@@ -122,6 +126,9 @@ def table(names: list[str], folder: Path) -> str:
             f"{r['hellinger_spectrum']:.2f}",
             f"{r['diversity_ratio']:.2f}",
             f"{r['grid_recurrence']:.2f}",
+            ", ".join(f"{v:.2f}" for v in r["crossing_rate_ratio"])
+            if "crossing_rate_ratio" in r
+            else "-",
             seconds,
         ]
         lines.append("| " + " | ".join(cells) + " |")

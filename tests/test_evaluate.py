@@ -35,6 +35,7 @@ FLOOR_BOUNDS = {
     "hellinger_spectrum_per_series": (0.0, 0.06),
     "memorisation_ratio": (0.9, 1.1),
     "grid_recurrence": (0.02, 0.08),
+    "crossing_rate_ratio": (0.9, 1.1),
 }
 
 
@@ -131,6 +132,19 @@ def test_an_orbit_drawn_too_slowly_reads_its_speed_and_noise_does_not_bias_it(pa
     slow = simulate("lorenz63", n=N, dt=0.07, seed=1).trajectories  # judged as dt = 0.1
     assert pair(slow)["speed_factor"] == pytest.approx(0.7, abs=0.02)
     assert pair(corrupt(real2.trajectories, "noise"))["speed_factor"] == pytest.approx(1, abs=0.02)
+
+
+def test_crossing_rate_ratio_reads_the_pace_of_wing_switches(pair, real2):
+    """An orbit drawn at 0.7 of the flow's speed switches wings 0.7 times as often per unit
+    time; 5% noise is inside the dead band and changes nothing; shuffled time order switches
+    wings at random (x, y six times as often), and z, which oscillates about its mean once a
+    loop already, half again as often."""
+    slow = simulate("lorenz63", n=N, dt=0.07, seed=1).trajectories  # judged as dt = 0.1
+    np.testing.assert_allclose(pair(slow)["crossing_rate_ratio"], 0.7, atol=0.07)
+    noisy = pair(corrupt(real2.trajectories, "noise"))["crossing_rate_ratio"]
+    np.testing.assert_allclose(noisy, 1.0, atol=0.05)
+    shuffled = pair(corrupt(real2.trajectories, "shuffled"))["crossing_rate_ratio"]
+    assert min(shuffled[:2]) > 4 and shuffled[2] > 1.3
 
 
 def test_wrong_parameters_are_flagged(pair):

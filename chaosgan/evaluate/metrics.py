@@ -42,6 +42,10 @@ independent real dataset, the floor that sampling noise alone gives.
   template on the image grid (the checkerboard of strided transposed convolutions) scores far
   above it, and its series' nearest neighbours then stay close for ever, which pulls the
   Rosenstein exponent down.
+- ``crossing_rate_ratio``: per coordinate, how often the series cross the real data's mean
+  (with a dead band, :func:`crossing_rate`), other / real. Rice (1944)'s level-crossing rate,
+  a statistic of the long-time dynamics that the one-step error and the marginals miss: on
+  Lorenz-63's x and y it is the rate of switches between the wings.
 
 **D_stsp and D_H as the papers compute them.** ``state_space_divergence_reference`` and
 ``hellinger_spectrum_reference`` transcribe the reference code of the dynamical-systems-
@@ -145,6 +149,28 @@ def crossing_rate(series: np.ndarray, centre: float, band: float, dt: float) -> 
     held = np.take_along_axis(side, last, axis=1)  # the side each sample is on (0: not yet)
     crossings = np.sum(held[:, 1:] * held[:, :-1] < 0, axis=1)
     return crossings / ((x.shape[1] - 1) * dt)  # the series' span
+
+
+def crossing_rate_ratio(
+    real: np.ndarray, other: np.ndarray, dt: float, band: float = 0.3
+) -> list[float]:
+    """Per coordinate of ``(N, T, D)`` series, the mean :func:`crossing_rate` of ``other``
+    over that of ``real``, both about the real data's mean with a dead band of ``band`` real
+    standard deviations (1 best; above 1: the series switch too often).
+
+    The level-crossing rate (Rice 1944, Bell Syst. Tech. J. 23:282) counts events far apart
+    in time: on Lorenz-63's x and y the switches between the two wings, which a generator can
+    get wrong while every sample lies on the attractor and every step follows the flow
+    closely. Real vs real reads 1 to a few percent with 100 series of 1024 samples.
+    """
+    r, o = np.asarray(real, dtype=float), np.asarray(other, dtype=float)
+    ratios = []
+    for c in range(r.shape[2]):
+        centre, width = float(r[:, :, c].mean()), band * float(r[:, :, c].std())
+        own = crossing_rate(r[:, :, c], centre, width, dt).mean()
+        theirs = crossing_rate(o[:, :, c], centre, width, dt).mean()
+        ratios.append(float(theirs / own) if own > 0 else float("nan"))
+    return ratios
 
 
 def _subsample(values: np.ndarray, max_n: int, seed: int = 0) -> np.ndarray:

@@ -57,6 +57,10 @@ DESCRIPTIONS = {
     "memorisation_ratio": (
         "median distance to the nearest training series, other / held-out real; 1 best, << 1 copies"
     ),
+    "crossing_rate_ratio": (
+        "rate of crossing each coordinate's real mean (0.3 std dead band), other / real; 1 best "
+        "(Lorenz x, y: wing switches)"
+    ),
 }
 
 
@@ -265,6 +269,7 @@ def pair_metrics(
             metric_fns.hellinger_spectrum_reference, r, o
         ),
         "grid_recurrence": metric_fns.grid_recurrence(o, seed=seed),
+        "crossing_rate_ratio": metric_fns.crossing_rate_ratio(r, o, real.dt),
     }
     return values, errors
 
