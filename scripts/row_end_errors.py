@@ -13,10 +13,12 @@ mean squares in the data's units beside the median step length. Then, per coordi
 local maxima per series and the share of the return map of successive maxima that is not
 deterministic (``metrics.maxima_map_unexplained``; Lorenz 1963's test): a generator that adds
 ripples draws more maxima than the real series, one whose loops have unrelated heights a
-larger share. Last, the share of samples within 0.05 attractor diameters of a fixed point of
+larger share. Then the share of samples within 0.05 attractor diameters of a fixed point of
 the true flow (found by ``scipy.optimize.root`` from points of the real data): real orbits
 rarely linger by the unstable fixed points (Lorenz-63's origin and its two wing centres), and a
 generator whose series are pushed onto orbits can settle there, where an orbit is cheap.
+Last, each coordinate's crossings of the real mean per time unit and their ratio to the real
+data's (the scorecard's ``crossing_rate_ratio``; on Lorenz's x and y the wing switches).
 The true flow judges here (labelled); no generator is trained on it.
 
     python scripts/row_end_errors.py --real results/full/lorenz_seed1.npz \\
@@ -73,9 +75,11 @@ def report(args: argparse.Namespace) -> None:
         print(f"  {error_split(step, error)}")
         print(f"  {loops(gen)}")
         print(f"  {dwell(gen, points, diameter)}")
+        print(f"  {crossings(gen, real.trajectories[: args.n], real.dt)}")
     print(f"{args.real}: std by image row (first, middle, last): {real_spread}")
     print(f"  {loops(real.trajectories[: args.n])}")
     print(f"  {dwell(real.trajectories[: args.n], points, diameter)}")
+    print(f"  {crossings(real.trajectories[: args.n], real.trajectories[: args.n], real.dt)}")
 
 
 def fixed_points(
@@ -139,6 +143,19 @@ def loops(trajectories: np.ndarray) -> str:
         unexplained = metrics.maxima_map_unexplained(trajectories[..., d])
         parts.append(f"{name} {len(now) / len(trajectories):.0f} ({unexplained:.2f})")
     return "maxima per series (return map unexplained): " + ", ".join(parts)
+
+
+def crossings(trajectories: np.ndarray, real: np.ndarray, dt: float) -> str:
+    """Each coordinate's crossings of the real mean per time unit, beyond a band of 0.3 real
+    std (``metrics.crossing_rate``; on Lorenz's x and y the wing switches), and in brackets
+    their ratio to the real data's (``metrics.crossing_rate_ratio``, the scorecard's)."""
+    ratios = metrics.crossing_rate_ratio(real, trajectories, dt)
+    parts = []
+    for d, name in enumerate(coordinate_names(real.shape[2])):
+        centre, band = real[..., d].mean(), 0.3 * real[..., d].std()
+        rate = metrics.crossing_rate(trajectories[..., d], centre, band, dt).mean()
+        parts.append(f"{name} {rate:.2f} ({ratios[d]:.2f})")
+    return "crossings of the real mean per time unit (ratio to real): " + ", ".join(parts)
 
 
 def row_spread(trajectories: np.ndarray) -> str:

@@ -1,5 +1,6 @@
-"""scripts/row_end_errors.py's error split and loop counts: zero error on a real orbit, a
-timing error shows along the flow, and time-shuffled series draw many more loops."""
+"""scripts/row_end_errors.py's error split, loop counts and crossings: zero error on a real
+orbit, a timing error shows along the flow, time-shuffled series draw many more loops, and an
+orbit at half speed crosses half as often."""
 
 from __future__ import annotations
 
@@ -61,3 +62,12 @@ def test_the_fixed_points_are_found_and_a_series_resting_on_one_dwells_there():
     assert sorted(shares) == [0.0, 0.0, 1.0]
     real_shares = numbers(row_end_errors.dwell(real, points, 77.0).split(":")[1])[3::4]
     assert max(real_shares) < 0.05
+
+
+def test_crossings_give_rates_and_their_ratio_to_the_real_data():
+    real = simulate("lorenz63", n=24, steps=1024, dt=DT, seed=0).trajectories
+    slow = simulate("lorenz63", n=24, steps=1024, dt=0.5 * DT, seed=1).trajectories
+    own = numbers(row_end_errors.crossings(real, real, DT))  # x rate, ratio, y rate, ...
+    assert own[1::2] == [1.0, 1.0, 1.0] and 0.4 < own[0] < 0.8  # x: the wing switches
+    half = numbers(row_end_errors.crossings(slow, real, DT))  # judged as dt = 0.1: half speed
+    assert all(0.4 < r < 0.6 for r in half[1::2]), half
