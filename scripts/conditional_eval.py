@@ -269,11 +269,12 @@ def spread_table(out: Path, values: list[float], variant: Variant = RAW) -> str:
     loops shows here before anywhere else), the mean local maximum, and how little of each
     maximum the one before explains (``metrics.maxima_map_unexplained``: Lorenz's return map,
     0 deterministic, 1 random), and how often each series crosses the real mean, beyond a band
-    of 0.3 real std, per time unit (``metrics.crossing_rate``; on x and y the wing switches)."""
+    of 0.3 real std, per time unit (``metrics.mean_crossing_rates``; on x and y the wing
+    switches)."""
     from chaosgan.dataset import load
     from chaosgan.evaluate.metrics import (
-        crossing_rate,
         maxima_map_unexplained,
+        mean_crossing_rates,
         successive_maxima,
     )
 
@@ -290,18 +291,19 @@ def spread_table(out: Path, values: list[float], variant: Variant = RAW) -> str:
             continue
         real, gen = (load(folder / f) for f in ("real.npz", "generated.npz"))
         stats = real.coordinate_stats(), gen.coordinate_stats()
+        cross = [
+            mean_crossing_rates(x.trajectories, real.trajectories, real.dt) for x in (real, gen)
+        ]
         for c, name in enumerate(real.coordinate_names):
             rs, gs = stats[0][name], stats[1][name]
             r, g = real.trajectories[:, :, c], gen.trajectories[:, :, c]
             peaks = [successive_maxima(x)[0].mean() for x in (r, g)]
             unexplained = [maxima_map_unexplained(x) for x in (r, g)]
-            band = 0.3 * rs["std"]
-            cross = [crossing_rate(x, rs["mean"], band, real.dt).mean() for x in (r, g)]
             lines.append(
                 f"| {rho:g} | {name} | {rs['p1']:.1f} to {rs['p99']:.1f} | "
                 f"{gs['p1']:.1f} to {gs['p99']:.1f} | {rs['std']:.2f} / {gs['std']:.2f} | "
                 f"{peaks[0]:.1f} / {peaks[1]:.1f} | {unexplained[0]:.2f} / {unexplained[1]:.2f} | "
-                f"{cross[0]:.2f} / {cross[1]:.2f} |"
+                f"{cross[0][c]:.2f} / {cross[1][c]:.2f} |"
             )
     return "\n".join(lines) + "\n"
 

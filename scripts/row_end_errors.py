@@ -147,14 +147,15 @@ def loops(trajectories: np.ndarray) -> str:
 
 def crossings(trajectories: np.ndarray, real: np.ndarray, dt: float) -> str:
     """Each coordinate's crossings of the real mean per time unit, beyond a band of 0.3 real
-    std (``metrics.crossing_rate``; on Lorenz's x and y the wing switches), and in brackets
-    their ratio to the real data's (``metrics.crossing_rate_ratio``, the scorecard's)."""
-    ratios = metrics.crossing_rate_ratio(real, trajectories, dt)
-    parts = []
-    for d, name in enumerate(coordinate_names(real.shape[2])):
-        centre, band = real[..., d].mean(), 0.3 * real[..., d].std()
-        rate = metrics.crossing_rate(trajectories[..., d], centre, band, dt).mean()
-        parts.append(f"{name} {rate:.2f} ({ratios[d]:.2f})")
+    std (``metrics.mean_crossing_rates``; on Lorenz's x and y the wing switches), and in
+    brackets their ratio to the real data's (the scorecard's ``crossing_rate_ratio``)."""
+    rates = metrics.mean_crossing_rates(trajectories, real, dt)
+    own = metrics.mean_crossing_rates(real, real, dt)
+    ratios = np.divide(rates, own, out=np.full_like(rates, np.nan), where=own > 0)
+    names = coordinate_names(real.shape[2])
+    parts = [
+        f"{n} {rate:.2f} ({ratio:.2f})" for n, rate, ratio in zip(names, rates, ratios, strict=True)
+    ]
     return "crossings of the real mean per time unit (ratio to real): " + ", ".join(parts)
 
 
