@@ -57,12 +57,17 @@ def test_bare_arrays_score_exactly_like_our_format(capsys, files):
     sets, p = files
     common = ["--real", p["real"], "--floor", p["floor"], "--train", p["train"]]
     out = p["folder"]
-    assert run_score(capsys, *common, "--generated", p["gen"], "--out", out / "npz")[0] == 0
+    code, printed, _ = run_score(capsys, *common, "--generated", p["gen"], "--out", out / "npz")
+    assert code == 0
     argv = [*common, "--generated", p["npy"], "--system", "lorenz63", "--dt", "0.1"]
     assert run_score(capsys, *argv, "--out", out / "npy")[0] == 0
     want = report(out / "npz")
     assert report(out / "npy") == want
     assert "memorisation_ratio" in want["metrics"] and want["warnings"] == []
+    # the console prints every coordinate of a per-coordinate metric, not one reduction of it
+    ratios = want["metrics"]["crossing_rate_ratio"]["generated"]
+    line = next(row for row in printed.splitlines() if "crossing_rate_ratio" in row)
+    assert ", ".join(f"{v:.4f}" for v in ratios) in line
     npy = load_series(p["npy"], dt=0.1, system="lorenz63")
     for other in (
         load_series(p["csv"], system="lorenz63"),
