@@ -488,12 +488,19 @@ def _crossing_rate_ratio(data: Dataset, real: Dataset) -> list[float]:
     return metrics.crossing_rate_ratio(real.trajectories, data.trajectories, real.dt)
 
 
+def _return_map_ratio(data: Dataset, real: Dataset) -> list[float]:
+    from chaosgan.evaluate import metrics
+
+    return metrics.return_map_ratio(real.trajectories, data.trajectories)
+
+
 # metrics added to the scorecard after rows were scored, each computed as the scorecard does from
 # one set's saved series (and the held-out real set, for those that compare with it)
 BACKFILL: dict[str, Callable[[Dataset, Dataset], Any]] = {
     "grid_recurrence": _grid_recurrence,
     "speed_factor": _speed_factor,
     "crossing_rate_ratio": _crossing_rate_ratio,
+    "return_map_ratio": _return_map_ratio,
 }
 
 
@@ -514,12 +521,16 @@ SHORT = {
     "memorisation_ratio": "memorisation",
     "grid_recurrence": "grid recurrence",
     "crossing_rate_ratio": "crossings x, y, z",
+    "return_map_ratio": "return map x, y, z",
 }
+
+# ratios shown per coordinate (the others' lists show their worst coordinate)
+PER_COORDINATE = ("crossing_rate_ratio", "return_map_ratio")
 
 
 def summarise(key: str, values: list[Any]) -> Any:
     """The mean over seeds of one metric (vectors: worst coordinate for W1; per coordinate for
-    the exponents and the crossing rates; median and p99 for the one-step error)."""
+    the exponents and :data:`PER_COORDINATE`'s ratios; median and p99 for the one-step error)."""
     values = [v for v in values if v is not None]
     if not values:
         return None
@@ -528,7 +539,7 @@ def summarise(key: str, values: list[Any]) -> Any:
     if key == "lyapunov_ratio":
         coords = values[0].keys()
         return {c: float(np.mean([v[c]["value"] for v in values])) for c in coords}
-    if key == "crossing_rate_ratio":
+    if key in PER_COORDINATE:
         return [float(np.mean(c)) for c in zip(*values, strict=True)]
     if isinstance(values[0], list):
         return float(np.mean([max(v) for v in values]))
@@ -542,7 +553,7 @@ def fmt(key: str, value: Any) -> str:
         return f"{value['median']:.3g}, {value['p99']:.2g}"
     if key == "lyapunov_ratio":
         return ", ".join(f"{v:.2f}" for v in value.values())
-    if key == "crossing_rate_ratio":
+    if key in PER_COORDINATE:
         return ", ".join(f"{v:.2f}" for v in value)
     return f"{value:.3g}"
 

@@ -8,10 +8,12 @@ Lorenz-63 series (dt = 0.1, seed 0), samples 1000 series and compares them with 
 set (seed 1): one-step error under the true flow (labelled: the truth judges here, it is never
 trained on), Rosenstein exponent ratios (parameters derived from the real set, own-series
 neighbours as in the scorecard, 300 series),
-speed factor, W1/std, D_stsp, D_H, diversity ratio, grid recurrence and crossing-rate ratio
+speed factor, W1/std, D_stsp, D_H, diversity ratio, grid recurrence, crossing-rate ratio and
+return-map ratio
 (``chaosgan.evaluate.metrics``).
 Resumable: the run resumes from its checkpoint and a finished pilot's JSON is reprinted (one
-written before the speed factor existed gets it from its run's samples, drawn again).
+written before a later metric existed, :data:`LATER`, gets it from its run's samples, drawn
+again).
 
     python scripts/pilot.py resize --preset best --set generator=resize    # ~7 min on one core
     python scripts/pilot.py hilbert --preset best --set layout=hilbert --epochs 60
@@ -69,6 +71,7 @@ def measure(generated: np.ndarray, real: np.ndarray, dt: float) -> dict:
         "crossing_rate_ratio": [
             round(v, 3) for v in metrics.crossing_rate_ratio(real, generated, dt)
         ],
+        "return_map_ratio": [round(v, 3) for v in metrics.return_map_ratio(real, generated)],
     }
 
 
@@ -81,14 +84,19 @@ def speed_factor(generated: np.ndarray, dt: float) -> float:
     return round(metrics.speed_factor(generated, system.rhs, system.resolve_params(), dt), 3)
 
 
-def backfill_speed(result: dict, run: Path, seed: int, path: Path) -> dict:
-    """The speed factor of a finished pilot's samples (drawn again with the same seed: the same
-    series), added to its JSON."""
+# metrics added after pilots had been run: a finished pilot's JSON without one gets it
+LATER = ("speed_factor", "crossing_rate_ratio", "return_map_ratio")
+
+
+def backfill(result: dict, run: Path, seed: int, path: Path, real: np.ndarray) -> dict:
+    """The :data:`LATER` metrics a finished pilot's JSON lacks, from its samples drawn again
+    with the same seed (the same series), added to the JSON; the rest is kept as it was."""
     from chaosgan.atomic import write_text_atomic
     from chaosgan.gan.sample import sample
 
     generated = sample(run, n=1000, seed=seed, device="cpu").trajectories
-    result = {**result, "speed_factor": speed_factor(generated, 0.1)}
+    fresh = measure(generated, real, 0.1)
+    result = {**result, **{k: fresh[k] for k in LATER if k not in result}}
     write_text_atomic(path, json.dumps(result, indent=1))
     return result
 
@@ -98,8 +106,8 @@ def table(names: list[str], folder: Path) -> str:
     lines = [
         "| pilot (60 epochs unless said) | recipe | one-step median, p99 | Lyapunov x, y, z "
         "| speed factor | W1/std (max) | D_stsp | D_H | diversity | grid recurrence "
-        "| crossing-rate ratio x, y, z | train s |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| crossing-rate ratio x, y, z | return-map ratio x, y, z | train s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name in names:
         path = folder / f"{name}.json"
@@ -128,6 +136,9 @@ def table(names: list[str], folder: Path) -> str:
             f"{r['grid_recurrence']:.2f}",
             ", ".join(f"{v:.2f}" for v in r["crossing_rate_ratio"])
             if "crossing_rate_ratio" in r
+            else "-",
+            ", ".join(f"{v:.2f}" for v in r["return_map_ratio"])
+            if "return_map_ratio" in r
             else "-",
             seconds,
         ]
@@ -161,11 +172,12 @@ def main() -> None:
         raise ChaosganError("one pilot at a time (several names only with --table)")
     name = args.name[0]
     result_path, run = out / f"{name}.json", out / "runs" / name
+    real = simulate("lorenz63", n=1000, dt=0.1, seed=1).trajectories
     if result_path.exists():
         result = json.loads(result_path.read_text())
-        if "speed_factor" not in result and (run / "checkpoints" / "last.pt").exists():
-            # a pilot finished before the metric existed: its samples, drawn again (same seed)
-            result = backfill_speed(result, run, args.seed, result_path)
+        if set(LATER) - result.keys() and (run / "checkpoints" / "last.pt").exists():
+            # a pilot finished before a metric existed: its samples, drawn again (same seed)
+            result = backfill(result, run, args.seed, result_path, real)
         print(json.dumps(result, indent=1))
         return
     torch.set_num_threads(1)
@@ -176,7 +188,6 @@ def main() -> None:
     overrides.update(epochs=args.epochs, seed=args.seed)
     cfg = load_config(args.preset, [str(ROOT / "scripts" / "demo_gan.toml")], overrides)
     data = simulate("lorenz63", n=1000, dt=0.1, seed=0)
-    real = simulate("lorenz63", n=1000, dt=0.1, seed=1).trajectories
     resume = (run / "checkpoints" / "last.pt").exists()
     start = time.perf_counter()
     trained = train(

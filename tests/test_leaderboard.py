@@ -12,7 +12,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 import leaderboard  # noqa: E402
 
-METRICS = 15  # every scorecard metric, with a training set given
+METRICS = 16  # every scorecard metric, with a training set given
 ROW_INDEX = {row.name: i for i, row in enumerate(leaderboard.ROWS)}
 
 
@@ -90,7 +90,7 @@ def test_backfill_adds_a_later_metric_from_the_saved_series(tmp_path):
     assert leaderboard.main(["--budget", "tiny", "--out", str(out), "--rows", "floor"]) == 0
     path = out / "rows" / "floor_s0" / "result.json"
     result = json.loads(path.read_text())
-    later = ("grid_recurrence", "speed_factor", "crossing_rate_ratio")
+    later = ("grid_recurrence", "speed_factor", "crossing_rate_ratio", "return_map_ratio")
     expected = {key: result["metrics"].pop(key) for key in later}
     for key in later:
         result["floor"].pop(key)

@@ -46,6 +46,10 @@ independent real dataset, the floor that sampling noise alone gives.
   (with a dead band, :func:`crossing_rate`), other / real. Rice (1944)'s level-crossing rate,
   a statistic of the long-time dynamics that the one-step error and the marginals miss: on
   Lorenz-63's x and y it is the rate of switches between the wings.
+- ``return_map_ratio``: per coordinate, how much of each local maximum the one before
+  explains (Lorenz 1963's return map of successive maxima, :func:`maxima_map_unexplained`),
+  other / real: 1 when the loops' heights follow each other as an orbit's do, 0 when they come
+  in random order.
 
 **D_stsp and D_H as the papers compute them.** ``state_space_divergence_reference`` and
 ``hellinger_spectrum_reference`` transcribe the reference code of the dynamical-systems-
@@ -124,6 +128,28 @@ def maxima_map_unexplained(series: np.ndarray, bins: int = 20) -> float:
     medians = np.array([np.median(after[which == b]) if np.any(which == b) else 0.0
                         for b in range(bins)])  # fmt: skip
     return float(np.var(after - medians[which]) / np.var(after))
+
+
+def return_map_ratio(real: np.ndarray, other: np.ndarray, bins: int = 20) -> list[float]:
+    """Per coordinate of ``(N, T, D)`` series, the share of the variance of each local maximum
+    that the maximum before explains (``1 -`` :func:`maxima_map_unexplained`), ``other``'s over
+    ``real``'s: 1 best, 0 for maxima in random order, below 0 for worse than random (a map
+    played backwards, whose binned medians then mislead); NaN when either side has too few
+    maxima.
+
+    Lorenz's own test of a deterministic flow (Lorenz 1963, Fig. 4): each loop's height fixes
+    the next one's. A generator can draw loops of the right heights, switch wings at the right
+    rate and follow the flow closely from step to step while the heights come in an order no
+    orbit would draw. Real vs real reads 1 within a few percent with 100 series of 1024
+    samples at dt = 0.1; 5% noise reads 0.75-0.9; denser sampling blurs the peaks less and
+    reads above 1 (1.2-1.4 for the same orbits at dt = 0.07 judged against dt = 0.1).
+    """
+    ratios = []
+    for c in range(real.shape[2]):
+        own = 1.0 - maxima_map_unexplained(real[:, :, c], bins)
+        theirs = 1.0 - maxima_map_unexplained(other[:, :, c], bins)
+        ratios.append(float(theirs / own) if own > 0 else float("nan"))
+    return ratios
 
 
 def crossing_rate(series: np.ndarray, centre: float, band: float, dt: float) -> np.ndarray:

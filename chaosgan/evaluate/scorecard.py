@@ -61,6 +61,10 @@ DESCRIPTIONS = {
         "rate of crossing each coordinate's real mean (0.3 std dead band), other / real; 1 best "
         "(Lorenz x, y: wing switches)"
     ),
+    "return_map_ratio": (
+        "share of each local maximum explained by the one before (Lorenz's return map), "
+        "other / real; 1 best, 0 maxima in random order"
+    ),
 }
 
 
@@ -270,6 +274,7 @@ def pair_metrics(
         ),
         "grid_recurrence": metric_fns.grid_recurrence(o, seed=seed),
         "crossing_rate_ratio": metric_fns.crossing_rate_ratio(r, o, real.dt),
+        "return_map_ratio": metric_fns.return_map_ratio(r, o),
     }
     return values, errors
 
