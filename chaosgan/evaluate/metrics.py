@@ -142,7 +142,10 @@ def return_map_ratio(real: np.ndarray, other: np.ndarray, bins: int = 20) -> lis
     rate and follow the flow closely from step to step while the heights come in an order no
     orbit would draw. Real vs real reads 1 within a few percent with 100 series of 1024
     samples at dt = 0.1; 5% noise reads 0.75-0.9; denser sampling blurs the peaks less and
-    reads above 1 (1.2-1.4 for the same orbits at dt = 0.07 judged against dt = 0.1).
+    reads above 1 (1.2-1.4 for the same orbits at dt = 0.07 judged against dt = 0.1). It
+    measures how deterministic the map is, not whether it is the real one: series that repeat
+    one loop (a generator's clock) explain much with the wrong map, whose shape the report's
+    ``maxima_maps.png`` shows. A share of variance weighs a few maxima far off the map heavily.
     """
     ratios = []
     for c in range(real.shape[2]):
