@@ -173,6 +173,13 @@ class TrainConfig:
             least-squares speed against the model's own steps
             (:func:`~chaosgan.gan.physics.tempo_loss`; the scorecard's ``speed_factor``),
             against the residual loss's pull towards series that run too slowly.
+        sketch_physics_weight: weight of the one-step residual of the network's own draw,
+            the series before the refinement and shooting layers, in diameters squared (0:
+            off; needs ``physics`` on and ``refine_steps`` or ``shooting``; same start and ramp
+            as the residual, fixed weight). Behind thirty refinement steps the draw has no
+            loops at all and the layer makes them, in an order no orbit would draw (README,
+            "What the classifier sees"); this term asks the network to draw near-orbits
+            itself and leave the layer the polish (deep supervision, as ``sketch_weight``).
         physics_substeps: RK4 steps per sampling step dt in the model's flow (2: within 4e-5
             attractor diameters of the exact flow, median, on Lorenz-63 at dt = 0.1).
         shooting: segment length, in samples, of the shooting layer
@@ -254,6 +261,7 @@ class TrainConfig:
     speed_weight: float = 0.0
     tempo_weight: float = 0.0
     physics_steps: int = 1
+    sketch_physics_weight: float = 0.0
     physics_relax: int = 0
     physics_substeps: int = 2
     shooting: int = 0
@@ -412,6 +420,17 @@ class TrainConfig:
             raise ChaosganError("physics_balance needs physics on")
         if not 0 <= self.physics_relax <= 100:
             raise ChaosganError(f"physics_relax must lie in [0, 100], got {self.physics_relax}")
+        if not self.sketch_physics_weight >= 0:  # also rejects NaN
+            raise ChaosganError(
+                f"sketch_physics_weight must be >= 0, got {self.sketch_physics_weight}"
+            )
+        if self.sketch_physics_weight > 0 and (
+            self.physics == "off" or not (self.refine_steps or self.shooting)
+        ):
+            raise ChaosganError(
+                "sketch_physics_weight is the residual of the network's draw before the "
+                "refinement or shooting layer: it needs physics on and refine_steps or shooting"
+            )
         if self.physics_relax and (self.physics == "off" or self.physics_steps != 1):
             raise ChaosganError("physics_relax needs physics on and physics_steps = 1")
         for name in ("speed_weight", "tempo_weight"):  # the terms beside the residual

@@ -459,6 +459,7 @@ def _train(
             "tempo",
             "marginal",
             "sketch",
+            "sketch_physics",
             "maxima",
             "state",
             "spectrum",
@@ -578,6 +579,13 @@ def _train(
                     weight = balanced_weight(loss_g, residual, fake, cfg.physics_balance)
                     sums["physics_weight"] += weight
                 loss_g = loss_g + weight * ramp * residual
+                if cfg.sketch_physics_weight > 0:  # the network's own draw, not via the layers
+                    drawn = to_series(sketch.float())
+                    drawn_residual = loss_from_residuals(
+                        step_residuals(drawn, flow, params=params), run.physics.diameter
+                    )
+                    loss_g = loss_g + cfg.sketch_physics_weight * ramp * drawn_residual
+                    sums["sketch_physics"] += drawn_residual.detach()
                 if cfg.tempo_weight > 0:
                     tempo = tempo_loss(fake_series, one_step)
                     loss_g = loss_g + cfg.tempo_weight * ramp * tempo
@@ -643,6 +651,8 @@ def _train(
                 means["speed"] = sums["speed"].item() / max(len(batches), 1)
             if cfg.tempo_weight > 0:
                 means["tempo"] = sums["tempo"].item() / max(len(batches), 1)
+            if cfg.sketch_physics_weight > 0:
+                means["sketch_physics"] = sums["sketch_physics"].item() / max(len(batches), 1)
             if cfg.physics_relax:
                 means["relax"] = sums["relax"].item() / max(len(batches), 1)
         if cfg.marginal_weight > 0:
