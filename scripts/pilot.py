@@ -84,6 +84,13 @@ def speed_factor(generated: np.ndarray, dt: float) -> float:
     return round(metrics.speed_factor(generated, system.rhs, system.resolve_params(), dt), 3)
 
 
+def held_out() -> np.ndarray:
+    """The held-out real set every pilot is compared with: 1000 Lorenz-63 series, seed 1."""
+    from chaosgan import simulate
+
+    return simulate("lorenz63", n=1000, dt=0.1, seed=1).trajectories
+
+
 # metrics added after pilots had been run: a finished pilot's JSON without one gets it
 LATER = ("speed_factor", "crossing_rate_ratio", "return_map_ratio")
 
@@ -172,12 +179,11 @@ def main() -> None:
         raise ChaosganError("one pilot at a time (several names only with --table)")
     name = args.name[0]
     result_path, run = out / f"{name}.json", out / "runs" / name
-    real = simulate("lorenz63", n=1000, dt=0.1, seed=1).trajectories
     if result_path.exists():
         result = json.loads(result_path.read_text())
         if set(LATER) - result.keys() and (run / "checkpoints" / "last.pt").exists():
             # a pilot finished before a metric existed: its samples, drawn again (same seed)
-            result = backfill(result, run, args.seed, result_path, real)
+            result = backfill(result, run, args.seed, result_path, held_out())
         print(json.dumps(result, indent=1))
         return
     torch.set_num_threads(1)
@@ -188,6 +194,7 @@ def main() -> None:
     overrides.update(epochs=args.epochs, seed=args.seed)
     cfg = load_config(args.preset, [str(ROOT / "scripts" / "demo_gan.toml")], overrides)
     data = simulate("lorenz63", n=1000, dt=0.1, seed=0)
+    real = held_out()
     resume = (run / "checkpoints" / "last.pt").exists()
     start = time.perf_counter()
     trained = train(

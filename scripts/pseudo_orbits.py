@@ -68,15 +68,15 @@ def at_level(kind: str, level: float, clean: np.ndarray, diameter: float, seed: 
     is found from a draw at a trial size (the median error is proportional to it while it is
     small against the attractor) and the series drawn again at the scaled size, same seed."""
 
-    def draw(size: float) -> np.ndarray:
+    def draw(size: float, n: int) -> np.ndarray:
         if kind == "pseudo-orbit":
-            return pseudo_orbits(clean[:, 0], size, seed)
-        noise = np.random.default_rng(seed).standard_normal(clean.shape)
-        return clean + size * noise
+            return pseudo_orbits(clean[:n, 0], size, seed)
+        noise = np.random.default_rng(seed).standard_normal(clean[:n].shape)
+        return clean[:n] + size * noise
 
     trial = level * diameter / 2
-    probe = median_step_error(draw(trial)[:32], diameter)
-    return draw(trial * level / probe)
+    probe = median_step_error(draw(trial, 32), diameter)
+    return draw(trial * level / probe, len(clean))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -276,8 +276,8 @@ def test_the_refine_preset_is_best_wgan_with_the_adaptive_weight_and_ten_steps()
     "overrides, fragment",
     [
         ({"sketch_physics_weight": -1.0}, "sketch_physics_weight must be >= 0"),
-        ({"sketch_physics_weight": 10.0, "physics": "identified"}, "needs physics on and"),
-        ({"sketch_physics_weight": 10.0, "refine_steps": 2}, "refine_steps needs physics"),
+        ({"sketch_physics_weight": 10.0, "physics": "identified"}, "needs refine_steps or"),
+        ({"sketch_physics_weight": 10.0}, "needs refine_steps or shooting"),
     ],
 )
 def test_config_refuses_a_sketch_residual_without_a_model_or_a_layer(overrides, fragment):
@@ -285,25 +285,28 @@ def test_config_refuses_a_sketch_residual_without_a_model_or_a_layer(overrides, 
         load_config(overrides={**TINY, **overrides})
 
 
-def test_the_sketch_residual_is_taken_on_the_networks_own_draw_and_falls(lorenz, tmp_path):
+def test_the_sketch_residual_is_taken_on_the_networks_own_draw_and_lowers_it(lorenz, tmp_path):
     """The term judges the network's draw before the refinement layer, whose residual is larger
-    than the layer's output's (the run's logged ``physics``), and training lowers it. (At this
-    size the physics loss on the layer's output pulls the draw towards orbits as well, so the
-    test does not compare with a run without the term; Adam's steps do not grow with a
-    weight.)"""
-    cfg = load_config(
-        overrides={
-            **TINY,
-            "epochs": 4,
-            "physics": "identified",
-            "physics_start": 0.0,
-            "physics_warmup": 0.0,
-            "refine_steps": 10,
-            "lr_g": 0.01,
-            "sketch_physics_weight": 1e4,
-        }
-    )
-    run = train(lorenz, tmp_path / "run", cfg, device="cpu")
-    drawn, output = run.history["sketch_physics"], run.history["physics"]
-    assert len(drawn) == 4 and all(d > 1.5 * o for d, o in zip(drawn, output, strict=True))
-    assert drawn[-1] < 0.6 * drawn[0], drawn
+    than the layer's output's (the run's logged ``physics``). The physics loss on the output
+    pulls the draw towards orbits as well, so the term is compared with a run whose weight is
+    negligible (same seed, so the same batches and draws): with it, the draw's residual ends
+    lower."""
+    logged = {}
+    for weight in (1e-6, 1e4):
+        cfg = load_config(
+            overrides={
+                **TINY,
+                "epochs": 5,
+                "physics": "identified",
+                "physics_start": 0.0,
+                "physics_warmup": 0.0,
+                "refine_steps": 10,
+                "lr_g": 0.01,
+                "sketch_physics_weight": weight,
+            }
+        )
+        run = train(lorenz, tmp_path / f"run{weight}", cfg, device="cpu")
+        drawn, output = run.history["sketch_physics"], run.history["physics"]
+        assert len(drawn) == 5 and all(d > 1.5 * o for d, o in zip(drawn, output, strict=True))
+        logged[weight] = drawn
+    assert logged[1e4][-1] < 0.85 * logged[1e-6][-1], logged

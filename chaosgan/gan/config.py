@@ -154,6 +154,13 @@ class TrainConfig:
             losses' (an adaptive weight, Esser et al. 2021; ``physics_weight`` is then unused);
             0 keeps the fixed ``physics_weight``.
         physics_steps: k, the steps after which the residual is taken (1: one-step).
+        sketch_physics_weight: weight of the one-step residual of the network's own draw,
+            the series before the refinement and shooting layers, in diameters squared (0:
+            off; needs ``refine_steps`` or ``shooting``, so ``physics`` on; same start and ramp
+            as the residual, fixed weight). Behind thirty refinement steps the draw has no
+            loops at all and the layer makes them, in an order no orbit would draw (README,
+            "What the classifier sees"); this term asks the network to draw near-orbits
+            itself and leave the layer the polish (deep supervision, as ``sketch_weight``).
         physics_relax: 0 keeps the residual loss above; K > 0 (at most 100, with k = 1)
             replaces it by ``mean ||x - sg(R_K(x))||^2 / diameter^2``, the squared distance from
             the generated series to where K L-BFGS steps of relaxation towards the model's
@@ -173,13 +180,6 @@ class TrainConfig:
             least-squares speed against the model's own steps
             (:func:`~chaosgan.gan.physics.tempo_loss`; the scorecard's ``speed_factor``),
             against the residual loss's pull towards series that run too slowly.
-        sketch_physics_weight: weight of the one-step residual of the network's own draw,
-            the series before the refinement and shooting layers, in diameters squared (0:
-            off; needs ``physics`` on and ``refine_steps`` or ``shooting``; same start and ramp
-            as the residual, fixed weight). Behind thirty refinement steps the draw has no
-            loops at all and the layer makes them, in an order no orbit would draw (README,
-            "What the classifier sees"); this term asks the network to draw near-orbits
-            itself and leave the layer the polish (deep supervision, as ``sketch_weight``).
         physics_substeps: RK4 steps per sampling step dt in the model's flow (2: within 4e-5
             attractor diameters of the exact flow, median, on Lorenz-63 at dt = 0.1).
         shooting: segment length, in samples, of the shooting layer
@@ -424,12 +424,10 @@ class TrainConfig:
             raise ChaosganError(
                 f"sketch_physics_weight must be >= 0, got {self.sketch_physics_weight}"
             )
-        if self.sketch_physics_weight > 0 and (
-            self.physics == "off" or not (self.refine_steps or self.shooting)
-        ):
-            raise ChaosganError(
+        if self.sketch_physics_weight > 0 and not (self.refine_steps or self.shooting):
+            raise ChaosganError(  # both layers need physics on, so the model is there too
                 "sketch_physics_weight is the residual of the network's draw before the "
-                "refinement or shooting layer: it needs physics on and refine_steps or shooting"
+                "refinement or shooting layer: it needs refine_steps or shooting"
             )
         if self.physics_relax and (self.physics == "off" or self.physics_steps != 1):
             raise ChaosganError("physics_relax needs physics on and physics_steps = 1")
