@@ -108,6 +108,11 @@ def backfill(result: dict, run: Path, seed: int, path: Path, real: np.ndarray) -
     return result
 
 
+def per_coordinate(result: dict, key: str) -> str:
+    """A per-coordinate metric of a pilot's JSON as ``x, y, z``; ``-`` for a pilot without it."""
+    return ", ".join(f"{v:.2f}" for v in result[key]) if key in result else "-"
+
+
 def table(names: list[str], folder: Path) -> str:
     """A Markdown table of finished pilots, in the order named (missing ones are skipped)."""
     lines = [
@@ -141,12 +146,8 @@ def table(names: list[str], folder: Path) -> str:
             f"{r['hellinger_spectrum']:.2f}",
             f"{r['diversity_ratio']:.2f}",
             f"{r['grid_recurrence']:.2f}",
-            ", ".join(f"{v:.2f}" for v in r["crossing_rate_ratio"])
-            if "crossing_rate_ratio" in r
-            else "-",
-            ", ".join(f"{v:.2f}" for v in r["return_map_ratio"])
-            if "return_map_ratio" in r
-            else "-",
+            per_coordinate(r, "crossing_rate_ratio"),
+            per_coordinate(r, "return_map_ratio"),
             seconds,
         ]
         lines.append("| " + " | ".join(cells) + " |")

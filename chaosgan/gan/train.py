@@ -546,6 +546,10 @@ def _train(
             # the fake series' one-step residuals, once: the residual critic's channels and
             # the physics loss both come from them
             fake_series = one_step = None
+            # the network's own draw as a series, once, for the terms that judge it directly
+            drawn = None
+            if cfg.sketch_weight > 0 or cfg.sketch_physics_weight > 0:
+                drawn = to_series(sketch.float())
             if flow is not None and run.physics is not None:
                 fake_series = to_series(fake.float())
                 one_step = step_residuals(fake_series, flow, params=params)
@@ -580,7 +584,6 @@ def _train(
                     sums["physics_weight"] += weight
                 loss_g = loss_g + weight * ramp * residual
                 if cfg.sketch_physics_weight > 0:  # the network's own draw, not via the layers
-                    drawn = to_series(sketch.float())
                     drawn_residual = loss_from_residuals(
                         step_residuals(drawn, flow, params=params), run.physics.diameter
                     )
@@ -611,7 +614,6 @@ def _train(
                 loss_g = loss_g + cfg.marginal_weight * marginal
                 sums["marginal"] += marginal.detach()
             if cfg.sketch_weight > 0:  # the network's own draw, its gradient not via the layers
-                drawn = to_series(sketch.float())
                 sketched = matched_marginals(
                     drawn, real_series, coordinate_std, params, cfg.sketch_groups, 1
                 )
